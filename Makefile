@@ -1,0 +1,54 @@
+# Headroom: `make demo` runs everything on this machine; `make test` runs every test against real servers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install frontend openapi system-deps test test-unit lint demo clean
+
+help:
+	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
+	@echo "make test    - bring up PostgreSQL, Redis, InfluxDB and Chromium as needed and run every test"
+	@echo "make lint    - ruff and mypy"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[ml,dev]"
+	@touch $@
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(shell find frontend/src frontend/index.html frontend/openapi.json -type f 2>/dev/null)
+	cd frontend && npm run gen && npm run build
+
+frontend: frontend/dist/index.html
+
+# Regenerate the OpenAPI schema and the typed client after changing the API.
+openapi: $(STAMP)
+	$(PY) -m api.openapi > frontend/openapi.json
+	cd frontend && npm run gen
+
+system-deps:
+	bash scripts/system-deps.sh
+
+test: $(STAMP) system-deps frontend
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	cd frontend && npm run typecheck
+
+demo: $(STAMP) frontend
+	$(VENV)/bin/headroom demo
+
+clean:
+	rm -rf var frontend/dist

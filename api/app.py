@@ -1,0 +1,60 @@
+"""The FastAPI app factory: routers under /api, JSON errors, the built dashboard at /."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.routers import forecasts, health, resources, series, tokens
+from services.settings import Settings, get_settings
+
+DESCRIPTION = (
+    "Forecasts, capacity and cost for your cloud fleet. Authenticate with `Authorization: Bearer hdr_…` "
+    "(create a token with `headroom token create`)."
+)
+
+
+def _mount_dashboard(app: FastAPI, dist: Path) -> None:
+    index = dist / "index.html"
+    if not index.is_file():
+
+        @app.get("/", include_in_schema=False)
+        def _no_dashboard() -> JSONResponse:
+            return JSONResponse(
+                status_code=404,
+                content={"detail": f"dashboard not built: run `make frontend` (looked for {index})"},
+            )
+
+        return
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def _spa(path: str) -> FileResponse:
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(index)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Headroom", description=DESCRIPTION, version="0.1.0", docs_url="/docs",
+                  openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api")
+    for module in (health, resources, series, forecasts, tokens):
+        api.include_router(module.router)
+
+    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def _unknown(path: str) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": f"no API route /api/{path}: see /docs"})
+
+    app.include_router(api)
+    _mount_dashboard(app, settings.frontend_dist)
+    return app

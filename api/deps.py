@@ -1,0 +1,88 @@
+"""Injected dependencies: settings, a database session, the metric store and the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from services.auth import AuthError, Principal, Role, authenticate
+from services.db.engine import session_factory
+from services.metrics import MetricStore, open_metric_store
+from services.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    session = session_factory(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@lru_cache(maxsize=4)
+def _store(url: str) -> MetricStore:
+    return open_metric_store(url)
+
+
+def get_metric_store(settings: SettingsDep) -> MetricStore:
+    return _store(settings.metrics_url)
+
+
+MetricStoreDep = Annotated[MetricStore, Depends(get_metric_store)]
+_bearer = HTTPBearer(auto_error=False, description="A Headroom API token: `headroom token create`.")
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token: send 'Authorization: Bearer hdr_…' (create one with `headroom token create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return authenticate(session, credentials.credentials)
+    except AuthError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through principals of at least `role`."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.allows(role):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this needs the {role} role; your token {principal.token_name!r} is "
+                f"{principal.role}"
+            )
+        return principal
+
+    return check
+
+
+AdminPrincipal = Annotated[Principal, Depends(require("admin"))]

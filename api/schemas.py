@@ -1,0 +1,129 @@
+"""API schemas (XRead / XCreate / XPage), apart from the ORM models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Aggregation = Literal["mean", "max", "min", "sum", "count", "last", "p50", "p90", "p95", "p99"]
+RoleName = Literal["viewer", "editor", "admin"]
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ResourceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    resource_id: str
+    provider: str
+    name: str
+    kind: str
+    account: str
+    region: str
+    instance_type: str
+    vcpus: float | None
+    memory_gib: float | None
+    hourly_price: float | None
+    environment: str
+    tags: dict[str, str]
+
+
+class ResourcePage(BaseModel):
+    items: list[ResourceRead]
+    total: int
+    page: int
+    size: int
+
+
+class SeriesRead(BaseModel):
+    series_id: str
+    resource_id: str
+    metric: str
+    unit: str
+    labels: dict[str, str]
+
+
+class SeriesPage(BaseModel):
+    items: list[SeriesRead]
+
+
+class MetricPoint(BaseModel):
+    t: datetime
+    v: float
+
+
+class MetricsRead(BaseModel):
+    series_id: str
+    start: datetime
+    end: datetime
+    step: int | None
+    agg: str
+    points: list[MetricPoint]
+
+
+class ForecastPointRead(BaseModel):
+    t: datetime
+    mean: float
+    lo80: float | None
+    hi80: float | None
+    lo95: float | None
+    hi95: float | None
+
+
+class ForecastRead(BaseModel):
+    series_id: str
+    stat: str
+    model: str
+    as_of: date
+    created_at: datetime
+    step: int
+    points: list[ForecastPointRead]
+
+
+class UserRead(BaseModel):
+    email: str
+    name: str
+
+
+class MeRead(BaseModel):
+    user: UserRead
+    role: RoleName
+    token_name: str
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(..., min_length=1, max_length=128, description="What the token is for.")
+    role: RoleName = Field("viewer", description="viewer reads, editor changes recommendations, admin manages.")
+    email: str | None = Field(None, max_length=255, description="Owner; default: the caller.")
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Default: the configured token TTL.")
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    scope: RoleName
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    id: int
+    name: str
+    role: RoleName
+    expires_at: datetime | None
+    token: str = Field(..., description="Shown once; only its SHA-256 is stored.")
+
+
+class TokenPage(BaseModel):
+    items: list[TokenRead]

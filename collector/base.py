@@ -1,0 +1,35 @@
+"""The Collector interface: one class per source, yielding domain records and knowing nothing of storage."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+
+from services.domain import CostRecord, Resource, SampleBatch
+
+
+class CollectorError(RuntimeError):
+    """A source failed in a way the user can fix; the message says how (credential, permission, path)."""
+
+
+class Collector(ABC):
+    """A source of resources, metric samples and costs.
+
+    `name` keys watermarks and status. collect_* take a half-open UTC window [since, until) and must
+    be safe to call again for the same window (ingest upserts what they yield).
+    """
+
+    name: str
+
+    @abstractmethod
+    def discover(self) -> Iterable[Resource]:
+        """Every resource this source knows now."""
+
+    @abstractmethod
+    def collect_metrics(self, since: datetime | None, until: datetime) -> Iterable[SampleBatch]:
+        """Samples with since <= t < until (since None = all history the source has)."""
+
+    def collect_costs(self, since: datetime | None, until: datetime) -> Iterable[CostRecord]:
+        """Daily cost lines in the window; sources without billing yield nothing."""
+        return ()

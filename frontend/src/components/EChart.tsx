@@ -1,0 +1,46 @@
+// A small React wrapper around Apache ECharts: one chart instance per element, resized with its box.
+import { useEffect, useRef } from "react";
+import * as echarts from "echarts/core";
+import { LineChart } from "echarts/charts";
+import { DataZoomComponent, GridComponent, MarkLineComponent, TooltipComponent } from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+import type { EChartsOption } from "echarts";
+
+echarts.use([LineChart, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, CanvasRenderer]);
+
+export interface EChartProps {
+  option: EChartsOption;
+  className?: string;
+  testId?: string;
+  ariaLabel: string;
+  /** Called after the option has been applied and drawn. */
+  onRendered?: () => void;
+}
+
+export function EChart({ option, className, testId, ariaLabel, onRendered }: EChartProps) {
+  const el = useRef<HTMLDivElement>(null);
+  const chart = useRef<echarts.ECharts | null>(null);
+
+  useEffect(() => {
+    if (!el.current) return;
+    const instance = echarts.init(el.current, undefined, { renderer: "canvas" });
+    chart.current = instance;
+    const observer = new ResizeObserver(() => instance.resize());
+    observer.observe(el.current);
+    return () => {
+      observer.disconnect();
+      instance.dispose();
+      chart.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    const instance = chart.current;
+    if (!instance) return;
+    // notMerge: a new series or range replaces the old picture instead of blending into it.
+    instance.setOption(option, { notMerge: true });
+    onRendered?.();
+  }, [option, onRendered]);
+
+  return <div ref={el} className={className} data-testid={testId} role="img" aria-label={ariaLabel} />;
+}

@@ -1,0 +1,204 @@
+// Usage (mean and p95) with the forecast mean as a dashed line and its 80% / 95% intervals as shaded bands.
+import { useCallback, useMemo, useState } from "react";
+import type { EChartsOption, LineSeriesOption } from "echarts";
+import type { Forecast, Metrics } from "../api/client";
+import { fmtDateTime, fmtValue } from "../format";
+import { EChart } from "./EChart";
+
+const COLORS = { mean: "#2563eb", p95: "#d97706", forecast: "#7c3aed", band80: "rgba(124, 58, 237, 0.28)", band95: "rgba(124, 58, 237, 0.12)" };
+
+type Pair = [number, number | null];
+
+interface Band {
+  lower: Pair[];
+  width: Pair[];
+  drawn: boolean;
+}
+
+/** The stacked-area technique: an invisible lower line plus a stacked (upper - lower) area on top of it. */
+function bandOf(forecast: Forecast, lo: "lo80" | "lo95", hi: "hi80" | "hi95"): Band {
+  const lower: Pair[] = [];
+  const width: Pair[] = [];
+  let drawn = false;
+  for (const p of forecast.points) {
+    const t = Date.parse(p.t);
+    const l = p[lo];
+    const h = p[hi];
+    if (l === null || h === null || !Number.isFinite(l) || !Number.isFinite(h)) {
+      lower.push([t, null]);
+      width.push([t, null]);
+    } else {
+      lower.push([t, l]);
+      width.push([t, Math.max(0, h - l)]);
+      drawn = true;
+    }
+  }
+  return { lower, width, drawn };
+}
+
+function bandSeries(name: string, stack: string, band: Band, color: string): LineSeriesOption[] {
+  const common: LineSeriesOption = { type: "line", stack, symbol: "none", lineStyle: { opacity: 0 }, emphasis: { disabled: true } };
+  return [
+    { ...common, id: `${stack}-lower`, name: `_${name} lower`, data: band.lower, silent: true, tooltip: { show: false } },
+    { ...common, id: `${stack}-width`, name, data: band.width, areaStyle: { color, opacity: 1 }, color },
+  ];
+}
+
+const toPairs = (m: Metrics | undefined): Pair[] => (m ? m.points.map((p) => [Date.parse(p.t), p.v]) : []);
+
+export interface UsageChartProps {
+  mean: Metrics | undefined;
+  p95: Metrics | undefined;
+  forecast: Forecast | undefined;
+  unit: string;
+  title: string;
+}
+
+export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps) {
+  const [bandDrawn, setBandDrawn] = useState(false);
+
+  const built = useMemo(() => {
+    const band80 = forecast ? bandOf(forecast, "lo80", "hi80") : null;
+    const band95 = forecast ? bandOf(forecast, "lo95", "hi95") : null;
+    const hasBand = Boolean(band80?.drawn || band95?.drawn);
+    const forecastStart = forecast?.points[0] ? Date.parse(forecast.points[0].t) : null;
+    const lastForecast = forecast?.points[forecast.points.length - 1];
+    const forecastEnd = lastForecast ? Date.parse(lastForecast.t) : undefined;
+    const windowStart = mean ? Date.parse(mean.start) : undefined;
+    const windowEnd = mean ? Date.parse(mean.end) : undefined;
+    const byTime = new Map(forecast?.points.map((p) => [Date.parse(p.t), p]) ?? []);
+    const allValues = [...toPairs(mean), ...toPairs(p95)].map(([, v]) => v ?? 0);
+    const nonNegative = allValues.every((v) => v >= 0) && (forecast?.points.every((p) => p.mean >= 0) ?? true);
+
+    const series: LineSeriesOption[] = [
+      // Bands first, so the lines are drawn over them.
+      ...(band95?.drawn ? bandSeries("95% interval", "ci95", band95, COLORS.band95) : []),
+      ...(band80?.drawn ? bandSeries("80% interval", "ci80", band80, COLORS.band80) : []),
+      {
+        id: "usage-mean",
+        name: "Usage (mean)",
+        type: "line",
+        data: toPairs(mean),
+        showSymbol: false,
+        sampling: "lttb",
+        color: COLORS.mean,
+        lineStyle: { width: 1.5 },
+        ...(forecastStart !== null
+          ? {
+              markLine: {
+                silent: true,
+                symbol: "none",
+                lineStyle: { color: "#94a3b8", type: "dotted" },
+                label: { formatter: "forecast", position: "end", color: "#64748b" },
+                data: [{ xAxis: forecastStart }],
+              },
+            }
+          : {}),
+      },
+      {
+        id: "usage-p95",
+        name: "Usage (p95)",
+        type: "line",
+        data: toPairs(p95),
+        showSymbol: false,
+        sampling: "lttb",
+        color: COLORS.p95,
+        lineStyle: { width: 1 },
+      },
+    ];
+    if (forecast) {
+      series.push({
+        id: "forecast-mean",
+        name: "Forecast (mean)",
+        type: "line",
+        data: forecast.points.map((p): Pair => [Date.parse(p.t), p.mean]),
+        showSymbol: false,
+        sampling: "lttb",
+        color: COLORS.forecast,
+        lineStyle: { type: "dashed", width: 2 },
+      });
+    }
+
+    const option: EChartsOption = {
+      animation: false,
+      aria: { enabled: true, label: { description: title } },
+      grid: { left: 8, right: 16, top: 32, bottom: 64, containLabel: true },
+      tooltip: {
+        trigger: "axis",
+        confine: true,
+        formatter: (raw) => {
+          const params = Array.isArray(raw) ? raw : [raw];
+          const first = params[0];
+          if (!first) return "";
+          const t = (first.value as Pair)[0];
+          const lines = [`<b>${fmtDateTime(t)}</b>`];
+          for (const p of params) {
+            if (typeof p.seriesName !== "string" || p.seriesName.startsWith("_")) continue;
+            const [pt, v] = p.value as Pair;
+            if (p.seriesId === "ci80-width" || p.seriesId === "ci95-width") {
+              const fp = byTime.get(pt);
+              const [lo, hi] = p.seriesId === "ci80-width" ? [fp?.lo80, fp?.hi80] : [fp?.lo95, fp?.hi95];
+              lines.push(`${p.marker} ${p.seriesName}: ${fmtValue(lo, unit)} – ${fmtValue(hi, unit)}`);
+            } else {
+              lines.push(`${p.marker} ${p.seriesName}: <b>${fmtValue(v, unit)}</b>`);
+            }
+          }
+          return lines.join("<br/>");
+        },
+      },
+      // The whole requested window, even where it has no data yet, then the forecast horizon.
+      xAxis: { type: "time", min: windowStart, max: forecastEnd ?? windowEnd, axisLabel: { hideOverlap: true } },
+      yAxis: {
+        type: "value",
+        name: unit,
+        nameTextStyle: { align: "left" },
+        min: nonNegative ? 0 : undefined,
+        scale: !nonNegative,
+        axisLabel: { formatter: (v: number) => fmtValue(v, "") },
+      },
+      dataZoom: [
+        { type: "inside", filterMode: "none" },
+        { type: "slider", filterMode: "none", height: 22, bottom: 10 },
+      ],
+      series,
+    };
+    return { option, hasBand };
+  }, [mean, p95, forecast, unit, title]);
+
+  const { option, hasBand } = built;
+  const onRendered = useCallback(() => setBandDrawn(hasBand), [hasBand]);
+
+  return (
+    <figure className="chart-figure">
+      <EChart option={option} className="usage-chart" testId="usage-chart" ariaLabel={title} onRendered={onRendered} />
+      <figcaption className="chart-legend">
+        <span className="item">
+          <span className="swatch line" style={{ borderColor: COLORS.mean }} aria-hidden="true" /> usage mean
+        </span>
+        <span className="item">
+          <span className="swatch line" style={{ borderColor: COLORS.p95 }} aria-hidden="true" /> usage p95
+        </span>
+        {forecast && (
+          <span className="item">
+            <span className="swatch line dashed" style={{ borderColor: COLORS.forecast }} aria-hidden="true" /> forecast mean
+          </span>
+        )}
+        {bandDrawn && forecast && hasBand && (
+          <span className="band-legend" data-testid="forecast-band">
+            <span className="item">
+              <span className="swatch" style={{ background: COLORS.band80 }} aria-hidden="true" /> 80% interval
+            </span>
+            <span className="item">
+              <span className="swatch" style={{ background: COLORS.band95 }} aria-hidden="true" /> 95% interval
+            </span>
+          </span>
+        )}
+        {forecast && (
+          <span className="item muted">
+            model <code>{forecast.model}</code>, trained on data to {forecast.as_of}
+          </span>
+        )}
+      </figcaption>
+    </figure>
+  );
+}

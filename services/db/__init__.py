@@ -1,0 +1,1 @@
+"""The relational store: engines, sessions and migrations."""
