@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from services.auth import AuthError, Principal, Role, authenticate
-from services.db.engine import session_factory
+from services.db.engine import session_scope
 from services.metrics import MetricStore, open_metric_store
 from services.settings import Settings
 
@@ -25,15 +25,8 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def get_session(settings: SettingsDep) -> Iterator[Session]:
-    session = session_factory(settings.database_url)()
-    try:
+    with session_scope(settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -218,7 +218,7 @@ def status() -> None:
 @cli.command()
 def config() -> None:
     """Print the effective settings, secrets redacted."""
-    out.print_json(_settings().model_dump_json(indent=2))
+    out.print_json(data=_settings().redacted())
 
 
 @cli.command()

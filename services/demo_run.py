@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
-from services.settings import Settings
+from services.settings import Settings, redact_url
 
 
 def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
@@ -19,7 +19,7 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float
     while time.monotonic() < deadline:
         for p in procs:
             if p.poll() is not None:
-                raise RuntimeError(f"{' '.join(map(str, p.args))} exited with code {p.returncode}")
+                raise RuntimeError(f"{p.args!r} exited with code {p.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/api/health", timeout=2) as resp:  # noqa: S310 - our own loopback URL
                 if resp.status == 200:
@@ -27,6 +27,10 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float
         except OSError:
             time.sleep(0.5)
     raise RuntimeError(f"the API did not answer at {url}/api/health within {timeout:.0f}s")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Console) -> None:
@@ -37,7 +41,7 @@ def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Cons
     started = time.monotonic()
     console.rule("Headroom demo (embedded mode)")
     upgrade(settings.database_url)
-    console.print(f"[green]✓[/green] database ready: {settings.database_url}")
+    console.print(f"[green]✓[/green] database ready: {redact_url(settings.database_url)}")
     cmd = [sys.executable, "-m", "services.cli"]
     subprocess.run([*cmd, "ingest"], check=True)
     console.print(f"[green]✓[/green] data loaded ({time.monotonic() - started:.0f}s)")
@@ -52,11 +56,13 @@ def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Cons
         return
     port = port or settings.api_port
     url = f"http://{settings.api_host}:{port}"
+    # children get their own session so that Ctrl-C reaches only us, and we stop them in order
     procs = [
-        subprocess.Popen([*cmd, "serve", "--port", str(port)]),
-        subprocess.Popen([*cmd, "worker", "--concurrency", "1"]),
-        subprocess.Popen([*cmd, "beat"]),
+        subprocess.Popen([*cmd, "serve", "--port", str(port)], start_new_session=True),
+        subprocess.Popen([*cmd, "worker", "--concurrency", "1"], start_new_session=True),
+        subprocess.Popen([*cmd, "beat"], start_new_session=True),
     ]
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _wait_healthy(url, procs)
         console.rule("[bold green]Headroom is running")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -132,6 +133,13 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data with passwords and tokens masked, for printing."""
+        data = self.model_dump(mode="json")
+        for name in ("database_url", "metrics_url", "broker_url", "result_backend", "artifacts_url"):
+            data[name] = redact_url(data[name])
+        return data
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -170,6 +178,16 @@ class YamlConfigSource(PydanticBaseSettingsSource):
             elif path.stem in self.settings_cls.model_fields:
                 merged[path.stem] = content
         return merged
+
+
+def redact_url(url: str) -> str:
+    """url with any password and any token= / password= query value replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"((?:^|&)(?:token|password|secret)=)[^&]*", r"\1***", parts.query, flags=re.I)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -26,11 +26,11 @@ def read_me(principal: CurrentPrincipal) -> MeRead:
 def create_api_token(
     body: TokenCreate, session: SessionDep, settings: SettingsDep, principal: AdminPrincipal
 ) -> TokenCreated:
-    if body.email:
-        user = ensure_user(session, email=body.email, role=body.role)
-    else:
-        user = session.get(UserRow, principal.user_id)
-        assert user is not None
+    user = (
+        ensure_user(session, email=body.email, role=body.role)
+        if body.email
+        else session.get_one(UserRow, principal.user_id)
+    )
     ttl = timedelta(days=body.expires_in_days or settings.token_ttl_days)
     try:
         issued = create_token(session, user=user, name=body.name, role=body.role, ttl=ttl)

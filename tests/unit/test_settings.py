@@ -92,3 +92,13 @@ def test_env_example_lists_every_setting() -> None:
     text = (REPO / ".env.example").read_text()
     listed = set(re.findall(r"^#?(HEADROOM_[A-Z0-9_]+)=", text, flags=re.M))
     assert set(_env_names(Settings, ENV_PREFIX)) <= listed
+
+
+def test_printed_settings_mask_passwords_and_tokens(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADROOM_DATABASE_URL", "postgresql+psycopg2://app:pg-s3cret@db:5432/headroom")
+    monkeypatch.setenv("HEADROOM_METRICS_URL", "influxdb://influx:8086/headroom?token=tok-s3cret")
+    monkeypatch.setenv("HEADROOM_BROKER_URL", "redis://:redis-s3cret@cache:6379/0")
+    shown = str(load_settings().redacted())
+    for secret in ("pg-s3cret", "tok-s3cret", "redis-s3cret"):
+        assert secret not in shown
+    assert "postgresql+psycopg2://app:***@db:5432/headroom" in shown
