@@ -266,10 +266,10 @@ def main() -> None:
     try:
         cli()
     except SettingsError as exc:
-        err.print(f"[red]configuration error[/red] {exc}", highlight=False)
+        err.print(f"[red]configuration error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except CliError as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False)
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

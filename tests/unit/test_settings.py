@@ -102,3 +102,16 @@ def test_printed_settings_mask_passwords_and_tokens(config_dir: Path, monkeypatc
     for secret in ("pg-s3cret", "tok-s3cret", "redis-s3cret"):
         assert secret not in shown
     assert "postgresql+psycopg2://app:***@db:5432/headroom" in shown
+
+
+def test_cli_refuses_to_start_with_one_line(config_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HEADROOM_API_PORT": "not-a-port", "COLUMNS": "40"}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "status"], env=env, capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "setting HEADROOM_API_PORT" in lines[0], done.stderr
