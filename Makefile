@@ -17,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[ml,dev]"
+	$(PY) -m pip install --quiet -e ".[ml,cloud,dev]"
 	@touch $@
 
 frontend/node_modules/.package-lock.json: frontend/package-lock.json

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import forecasts, health, resources, series, tokens
+from api.routers import forecasts, health, resources, series, sources, tokens
 from services.settings import Settings, get_settings
 
 DESCRIPTION = (
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     api = APIRouter(prefix="/api")
-    for module in (health, resources, series, forecasts, tokens):
+    for module in (health, resources, series, forecasts, sources, tokens):
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

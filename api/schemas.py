@@ -127,3 +127,17 @@ class TokenCreated(BaseModel):
 
 class TokenPage(BaseModel):
     items: list[TokenRead]
+
+
+class SourceRead(BaseModel):
+    name: str
+    configured: bool
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    lag_seconds: float | None
+    last_error: str
+    samples_written: int
+
+
+class SourcePage(BaseModel):
+    items: list[SourceRead]

@@ -13,6 +13,22 @@ class CollectorError(RuntimeError):
     """A source failed in a way the user can fix; the message says how (credential, permission, path)."""
 
 
+class MissingCredentialsError(CollectorError):
+    """No credential was found; the message says where Headroom looked and what to set."""
+
+
+class PermissionDeniedError(CollectorError):
+    """The credential works but lacks a permission; the message names the IAM action or role needed."""
+
+
+class EndpointUnreachableError(CollectorError):
+    """The provider's endpoint could not be reached (DNS, network, proxy); the message names it."""
+
+
+class ThrottledError(CollectorError):
+    """The provider kept throttling after every retry; the message says which call and how long we waited."""
+
+
 class Collector(ABC):
     """A source of resources, metric samples and costs.
 
@@ -21,6 +37,10 @@ class Collector(ABC):
     """
 
     name: str
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Fail fast, before anything is stored: raise MissingCredentialsError, PermissionDeniedError or
+        EndpointUnreachableError with a one-line message. Sources with nothing to check do nothing."""
 
     @abstractmethod
     def discover(self) -> Iterable[Resource]:

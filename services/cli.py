@@ -1,4 +1,4 @@
-"""The `headroom` command line: migrate, ingest, train, tokens, serve, worker, beat, demo, status."""
+"""The `headroom` command line: migrate, collect, train, tokens, serve, worker, beat, demo, status."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def migrate() -> None:
 
 
 @cli.command()
-def ingest(
+def collect(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source name; repeat; default all")]
     = None,
     backfill: Annotated[str | None, typer.Option(help="Re-collect this much history, e.g. 30d")] = None,

@@ -43,7 +43,7 @@ def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Cons
     upgrade(settings.database_url)
     console.print(f"[green]✓[/green] database ready: {redact_url(settings.database_url)}")
     cmd = [sys.executable, "-m", "services.cli"]
-    subprocess.run([*cmd, "ingest"], check=True)
+    subprocess.run([*cmd, "collect"], check=True)
     console.print(f"[green]✓[/green] data loaded ({time.monotonic() - started:.0f}s)")
     subprocess.run([*cmd, "train"], check=True)
     console.print(f"[green]✓[/green] forecasts trained ({time.monotonic() - started:.0f}s)")

@@ -152,8 +152,10 @@ def run_collector(
     tick = progress or (lambda _stage, _n: None)
     result = IngestResult(source=source, until=until)
     try:
+        collector.check()  # credentials and permissions first: a refused source stores nothing
+        resources = list(collector.discover())
         with session_scope(db_url) as session:
-            result.resources = upsert_resources(session, collector.discover())
+            result.resources = upsert_resources(session, resources)
             metrics_mark = read_watermark(session, source, "metrics")
             costs_mark = read_watermark(session, source, "costs")
         tick("resources", result.resources)

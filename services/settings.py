@@ -14,6 +14,9 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from collector.config import DemoSourceSettings, FilesSourceSettings, ProvidersSettings
+
+__all__ = ["DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
 DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
 METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "influxdbs")
@@ -21,29 +24,6 @@ METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "in
 
 class SettingsError(RuntimeError):
     """A setting has a wrong value; the message names the setting and says why, on one line."""
-
-
-class DemoSourceSettings(BaseModel):
-    enabled: bool = Field(True, description="Load the synthetic demo fleet.")
-    resources: int = Field(40, ge=1, le=5000, description="How many demo resources to generate.")
-    days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
-    step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
-    seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
-
-
-class FilesSourceSettings(BaseModel):
-    name: str = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")
-    path: Path = Field(..., description="A directory of timestamp,value CSV files, one series per file.")
-    provider: str = Field("aws", description="Provider label given to the imported series.")
-    max_gap_minutes: int = Field(60, ge=0, le=1440, description="Gaps up to this long are interpolated.")
-    shift_to_now: bool = Field(
-        False, description="Shift each series so its last sample is now (for demos of old traces)."
-    )
-
-
-class ProvidersSettings(BaseModel):
-    demo: DemoSourceSettings = DemoSourceSettings()
-    files: list[FilesSourceSettings] = Field(default_factory=list)
 
 
 class ForecastingSettings(BaseModel):

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from collector.base import Collector
 from services.db.engine import session_scope
 from services.ingest import read_watermark, write_watermark
-from services.settings import FilesSourceSettings, Settings
+from collector.config import FilesSourceSettings
+from services.settings import Settings
 
 
 class UnknownSourceError(KeyError):
@@ -33,19 +34,48 @@ def files_collector(cfg: FilesSourceSettings, *, db_url: str) -> Collector:
 
 
 def source_names(settings: Settings) -> list[str]:
-    names = ["demo"] if settings.providers.demo.enabled else []
-    return names + [f.name for f in settings.providers.files]
+    """Every enabled source, in collection order."""
+    p = settings.providers
+    names = ["demo"] if p.demo.enabled else []
+    names += [cloud.name for cloud in (p.aws, p.gcp, p.azure) if cloud.enabled]
+    return names + [s.name for s in (*p.files, *p.prometheus, *p.billing)]
 
 
 def build_collector(settings: Settings, name: str) -> Collector:
-    """The collector called `name`, or UnknownSourceError listing the configured ones."""
-    if name == "demo" and settings.providers.demo.enabled:
+    """The collector called `name`, or UnknownSourceError listing the configured ones.
+
+    Cloud SDKs are imported only when their source is used.
+    """
+    p = settings.providers
+    if name == "demo" and p.demo.enabled:
         from collector.catalog import Catalog
         from collector.demo import DemoCollector
 
-        return DemoCollector(settings.providers.demo, Catalog.load())
-    for cfg in settings.providers.files:
+        return DemoCollector(p.demo, Catalog.load())
+    if p.aws.enabled and name == p.aws.name:
+        from collector.aws import AwsCollector
+
+        return AwsCollector(p.aws)
+    if p.gcp.enabled and name == p.gcp.name:
+        from collector.gcp import GcpCollector
+
+        return GcpCollector(p.gcp)
+    if p.azure.enabled and name == p.azure.name:
+        from collector.azure import AzureCollector
+
+        return AzureCollector(p.azure)
+    for cfg in p.files:
         if cfg.name == name:
             return files_collector(cfg, db_url=settings.database_url)
+    for prom in p.prometheus:
+        if prom.name == name:
+            from collector.prometheus import PrometheusCollector
+
+            return PrometheusCollector(prom)
+    for bill in p.billing:
+        if bill.name == name:
+            from collector.billing import BillingFilesCollector
+
+            return BillingFilesCollector(bill)
     known = ", ".join(source_names(settings)) or "none"
     raise UnknownSourceError(f"unknown source {name!r}: configured sources are {known} (see config/providers.yml)")

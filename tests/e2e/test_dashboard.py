@@ -85,7 +85,7 @@ def seeded_env(tmp_path: Path) -> dict[str, str]:
     _ensure_frontend_built(env)
     cli = str(HEADROOM)
     _run([cli, "migrate"], env, REPO, timeout=120)
-    _run([cli, "ingest", "--source", "demo"], env, REPO, timeout=300)
+    _run([cli, "collect", "--source", "demo"], env, REPO, timeout=300)
     _run([cli, "train"], env, REPO, timeout=600)
     create = [cli, "token", "create", "--name", "e2e", "--role", "viewer", "--quiet"]
     token = _run(create, env, REPO, timeout=60).strip()

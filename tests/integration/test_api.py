@@ -195,3 +195,18 @@ def test_openapi_and_docs_are_served(env: Env) -> None:
     schema = env.client.get("/api/openapi.json").json()
     assert "/api/metrics" in schema["paths"] and "/api/forecasts" in schema["paths"]
     assert env.client.get("/docs").status_code == 200
+
+
+def test_sources_show_status_after_a_collection(env: Env) -> None:
+    from collector.catalog import Catalog
+    from collector.config import DemoSourceSettings
+    from collector.demo import DemoCollector
+    from services.ingest import run_collector
+
+    store = open_metric_store(env.settings.metrics_url)
+    run_collector(DemoCollector(DemoSourceSettings(resources=2, days=2), Catalog.load(), now=START),
+                  db_url=env.settings.database_url, metric_store=store, until=START)
+    store.close()
+    items = {s["name"]: s for s in env.client.get("/api/sources", headers=env.auth("viewer")).json()["items"]}
+    assert items["demo"]["last_success_at"] is not None and items["demo"]["last_error"] == ""
+    assert items["demo"]["samples_written"] > 0 and items["demo"]["lag_seconds"] >= 0

@@ -17,7 +17,7 @@ from services.db.migrate import upgrade
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow
 from services.ingest import IngestError, run_collector
 from services.metrics import MetricStore, open_metric_store
-from services.settings import DemoSourceSettings, FilesSourceSettings
+from collector.config import DemoSourceSettings, FilesSourceSettings
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 
 from collector.base import CollectorError
 from collector.files import FilesCollector, infer_metric
-from services.settings import FilesSourceSettings
+from collector.config import FilesSourceSettings
 
 NAB = Path(__file__).resolve().parents[1] / "fixtures" / "nab" / "realAWSCloudwatch"
 

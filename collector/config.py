@@ -1,0 +1,111 @@
+"""Settings of each source (one section of config/providers.yml each), with bounds and descriptions.
+
+Credentials are given by reference (a profile, a file path, an environment variable's name), never as
+values in config files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SourceName = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$", description="Keys watermarks.")
+
+
+class DemoSourceSettings(BaseModel):
+    enabled: bool = Field(True, description="Load the synthetic demo fleet.")
+    resources: int = Field(40, ge=1, le=5000, description="How many demo resources to generate.")
+    days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
+    step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
+    seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
+
+
+class FilesSourceSettings(BaseModel):
+    name: str = SourceName
+    path: Path = Field(..., description="A directory of timestamp,value CSV files, one series per file.")
+    provider: str = Field("aws", description="Provider label given to the imported series.")
+    max_gap_minutes: int = Field(60, ge=0, le=1440, description="Gaps up to this long are interpolated.")
+    shift_to_now: bool = Field(
+        False, description="Shift each series so its last sample is now (for demos of old traces)."
+    )
+
+
+class RetrySettings(BaseModel):
+    max_attempts: int = Field(6, ge=1, le=20, description="Attempts per API call, throttling included.")
+    max_backoff_seconds: float = Field(30.0, ge=0.0, le=600.0, description="Longest wait between attempts.")
+
+
+class AwsSourceSettings(BaseModel):
+    enabled: bool = False
+    name: str = Field("aws", pattern=r"^[a-z0-9_\-]+$")
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"], description="Regions to discover and collect.")
+    profile: str | None = Field(None, description="AWS shared-config profile; default: the standard credential chain.")
+    role_arn: str | None = Field(None, description="A role to assume for collection (cross-account).")
+    endpoint_url: str | None = Field(None, description="Override every AWS endpoint (tests, VPC endpoints).")
+    services: list[Literal["ec2", "rds", "asg", "ebs"]] = Field(default_factory=lambda: ["ec2", "rds", "asg", "ebs"])
+    metrics_period_seconds: int = Field(300, ge=60, le=86400, description="CloudWatch period.")
+    cost_explorer: bool = Field(True, description="Collect daily costs from Cost Explorer ($0.01 per page).")
+    cost_group_by_tag: str | None = Field(None, description="Also group costs by this cost-allocation tag key.")
+    settled_after_days: int = Field(3, ge=1, le=31, description="Days after which a day's cost is final.")
+    pricing: bool = Field(True, description="Look up prices in the Price List API (catalog as fallback).")
+    retry: RetrySettings = RetrySettings()
+
+
+class GcpSourceSettings(BaseModel):
+    enabled: bool = False
+    name: str = Field("gcp", pattern=r"^[a-z0-9_\-]+$")
+    projects: list[str] = Field(default_factory=list, description="Project ids to discover and collect.")
+    credentials_file: Path | None = Field(None, description="Service-account JSON; default: ADC.")
+    billing_table: str | None = Field(
+        None, description="BigQuery billing export table, project.dataset.gcp_billing_export_v1_XXXX."
+    )
+    monitoring_endpoint: str | None = Field(None, description="Override the Cloud Monitoring endpoint (tests).")
+    compute_endpoint: str | None = Field(None, description="Override the Compute Engine endpoint (tests).")
+    bigquery_endpoint: str | None = Field(None, description="Override the BigQuery endpoint (tests).")
+    alignment_period_seconds: int = Field(300, ge=60, le=86400)
+    retry: RetrySettings = RetrySettings()
+
+
+class AzureSourceSettings(BaseModel):
+    enabled: bool = False
+    name: str = Field("azure", pattern=r"^[a-z0-9_\-]+$")
+    subscriptions: list[str] = Field(default_factory=list, description="Subscription ids.")
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret_env: str = Field(
+        "AZURE_CLIENT_SECRET", description="Name of the environment variable holding the client secret."
+    )
+    regions: list[str] = Field(default_factory=list, description="Regions for the batch metrics endpoint.")
+    management_endpoint: str | None = Field(None, description="Override Azure Resource Manager (tests, sovereign).")
+    metrics_endpoint: str | None = Field(None, description="Override the batch metrics endpoint (tests).")
+    interval_minutes: int = Field(5, ge=1, le=1440)
+    retry: RetrySettings = RetrySettings()
+
+
+class PrometheusSourceSettings(BaseModel):
+    name: str = SourceName
+    url: str = Field(..., description="Prometheus base URL, e.g. http://prometheus:9090")
+    step_seconds: int = Field(60, ge=1, le=3600, description="query_range step.")
+    bearer_token_env: str | None = Field(None, description="Environment variable holding a bearer token.")
+    provider: str = Field("onprem", description="Provider label for hosts found here.")
+    retry: RetrySettings = RetrySettings()
+
+
+class BillingFilesSourceSettings(BaseModel):
+    name: str = SourceName
+    path: Path = Field(..., description="A billing file, or a directory of them.")
+    format: Literal["focus", "aws_cur", "azure_export", "gcp_export", "auto"] = Field(
+        "auto", description="File format; auto looks at the columns."
+    )
+
+
+class ProvidersSettings(BaseModel):
+    demo: DemoSourceSettings = DemoSourceSettings()
+    files: list[FilesSourceSettings] = Field(default_factory=list)
+    aws: AwsSourceSettings = AwsSourceSettings()
+    gcp: GcpSourceSettings = GcpSourceSettings()
+    azure: AzureSourceSettings = AzureSourceSettings()
+    prometheus: list[PrometheusSourceSettings] = Field(default_factory=list)
+    billing: list[BillingFilesSourceSettings] = Field(default_factory=list)
