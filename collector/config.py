@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+AwsService = Literal["ec2", "rds", "asg", "ebs"]
+AWS_SERVICES: tuple[AwsService, ...] = ("ec2", "rds", "asg", "ebs")
 SourceName = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$", description="Keys watermarks.")
 
 
@@ -44,7 +46,7 @@ class AwsSourceSettings(BaseModel):
     profile: str | None = Field(None, description="AWS shared-config profile; default: the standard credential chain.")
     role_arn: str | None = Field(None, description="A role to assume for collection (cross-account).")
     endpoint_url: str | None = Field(None, description="Override every AWS endpoint (tests, VPC endpoints).")
-    services: list[Literal["ec2", "rds", "asg", "ebs"]] = Field(default_factory=lambda: ["ec2", "rds", "asg", "ebs"])
+    services: list[AwsService] = Field(default_factory=lambda: list(AWS_SERVICES))
     metrics_period_seconds: int = Field(300, ge=60, le=86400, description="CloudWatch period.")
     cost_explorer: bool = Field(True, description="Collect daily costs from Cost Explorer ($0.01 per page).")
     cost_group_by_tag: str | None = Field(None, description="Also group costs by this cost-allocation tag key.")

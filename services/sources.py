@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from collector.base import Collector
+from collector.config import FilesSourceSettings
 from services.db.engine import session_scope
 from services.ingest import read_watermark, write_watermark
-from collector.config import FilesSourceSettings
 from services.settings import Settings
 
 
@@ -37,7 +37,7 @@ def source_names(settings: Settings) -> list[str]:
     """Every enabled source, in collection order."""
     p = settings.providers
     names = ["demo"] if p.demo.enabled else []
-    names += [cloud.name for cloud in (p.aws, p.gcp, p.azure) if cloud.enabled]
+    names += [cloud.name for cloud in (p.aws, p.gcp, p.azure) if cloud.enabled]  # type: ignore[attr-defined]
     return names + [s.name for s in (*p.files, *p.prometheus, *p.billing)]
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from collector.catalog import Catalog
+from collector.config import DemoSourceSettings, FilesSourceSettings
 from collector.demo import DemoCollector
 from collector.files import FilesCollector
 from services.db.engine import session_scope
@@ -17,7 +18,6 @@ from services.db.migrate import upgrade
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow
 from services.ingest import IngestError, run_collector
 from services.metrics import MetricStore, open_metric_store
-from collector.config import DemoSourceSettings, FilesSourceSettings
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

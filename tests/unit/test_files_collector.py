@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from collector.base import CollectorError
-from collector.files import FilesCollector, infer_metric
 from collector.config import FilesSourceSettings
+from collector.files import FilesCollector, infer_metric
 
 NAB = Path(__file__).resolve().parents[1] / "fixtures" / "nab" / "realAWSCloudwatch"
 
