@@ -37,7 +37,8 @@ def source_names(settings: Settings) -> list[str]:
     """Every enabled source, in collection order."""
     p = settings.providers
     names = ["demo"] if p.demo.enabled else []
-    names += [cloud.name for cloud in (p.aws, p.gcp, p.azure) if cloud.enabled]  # type: ignore[attr-defined]
+    names += [name for name, on in ((p.aws.name, p.aws.enabled), (p.gcp.name, p.gcp.enabled),
+                                    (p.azure.name, p.azure.enabled)) if on]
     return names + [s.name for s in (*p.files, *p.prometheus, *p.billing)]
 
 
