@@ -39,7 +39,7 @@ def source_names(settings: Settings) -> list[str]:
     names = ["demo"] if p.demo.enabled else []
     names += [name for name, on in ((p.aws.name, p.aws.enabled), (p.gcp.name, p.gcp.enabled),
                                     (p.azure.name, p.azure.enabled)) if on]
-    return names + [s.name for s in (*p.files, *p.prometheus, *p.billing)]
+    return names + [f.name for f in p.files] + [q.name for q in p.prometheus] + [b.name for b in p.billing]
 
 
 def build_collector(settings: Settings, name: str) -> Collector:
