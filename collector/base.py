@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.domain import CostRecord, Resource, SampleBatch
 
@@ -37,6 +37,9 @@ class Collector(ABC):
     """
 
     name: str
+    # Re-collect this much before the watermark on every run: providers publish some samples late, and
+    # re-writing a sample is harmless (ingest upserts).
+    metrics_lookback: timedelta = timedelta(0)
 
     def check(self) -> None:  # noqa: B027 - optional hook
         """Fail fast, before anything is stored: raise MissingCredentialsError, PermissionDeniedError or

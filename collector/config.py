@@ -52,6 +52,12 @@ class AwsSourceSettings(BaseModel):
     cost_group_by_tag: str | None = Field(None, description="Also group costs by this cost-allocation tag key.")
     settled_after_days: int = Field(3, ge=1, le=31, description="Days after which a day's cost is final.")
     pricing: bool = Field(True, description="Look up prices in the Price List API (catalog as fallback).")
+    retry_mode: Literal["standard", "adaptive"] = Field(
+        "standard", description="botocore retry mode (never legacy); adaptive also rate-limits the client side."
+    )
+    history_days: int = Field(
+        14, ge=1, le=455, description="How far back the first collection reaches (no watermark yet)."
+    )
     retry: RetrySettings = RetrySettings()
 
 
@@ -67,6 +73,14 @@ class GcpSourceSettings(BaseModel):
     compute_endpoint: str | None = Field(None, description="Override the Compute Engine endpoint (tests).")
     bigquery_endpoint: str | None = Field(None, description="Override the BigQuery endpoint (tests).")
     alignment_period_seconds: int = Field(300, ge=60, le=86400)
+    billing_job_project: str | None = Field(
+        None, description="Project that runs the billing query (needs roles/bigquery.jobUser); default: the table's."
+    )
+    history_days: int = Field(30, ge=1, le=730, description="History collected on the first run (no watermark).")
+    settled_after_days: int = Field(
+        3, ge=0, le=31, description="Billing days re-read on every run, since the export keeps amending them."
+    )
+    timeout_seconds: float = Field(60.0, ge=1.0, le=600.0, description="Timeout of each API call.")
     retry: RetrySettings = RetrySettings()
 
 
@@ -82,7 +96,20 @@ class AzureSourceSettings(BaseModel):
     regions: list[str] = Field(default_factory=list, description="Regions for the batch metrics endpoint.")
     management_endpoint: str | None = Field(None, description="Override Azure Resource Manager (tests, sovereign).")
     metrics_endpoint: str | None = Field(None, description="Override the batch metrics endpoint (tests).")
+    authority_host: str | None = Field(
+        None,
+        description="Override the Entra ID authority, e.g. https://login.microsoftonline.us (sovereign clouds, tests); "
+        "when set, MSAL instance discovery and authority validation are turned off.",
+    )
+    ca_bundle: Path | None = Field(
+        None, description="PEM file of CAs to trust for every Azure endpoint (TLS-inspecting proxies, tests)."
+    )
     interval_minutes: int = Field(5, ge=1, le=1440)
+    history_days: int = Field(
+        30, ge=1, le=93, description="Days collected on a first run (Azure keeps platform metrics for 93 days)."
+    )
+    costs: bool = Field(True, description="Collect daily costs from the Cost Management Query API.")
+    settled_after_days: int = Field(3, ge=1, le=31, description="Recent days of cost re-fetched until they are final.")
     retry: RetrySettings = RetrySettings()
 
 
@@ -93,6 +120,16 @@ class PrometheusSourceSettings(BaseModel):
     bearer_token_env: str | None = Field(None, description="Environment variable holding a bearer token.")
     provider: str = Field("onprem", description="Provider label for hosts found here.")
     retry: RetrySettings = RetrySettings()
+    timeout_seconds: float = Field(30.0, gt=0.0, le=600.0, description="HTTP timeout of each API request.")
+    max_points_per_query: int = Field(
+        10_000, ge=100, le=11_000, description="Points per series per query_range request (Prometheus caps 11,000)."
+    )
+    initial_history_days: int = Field(
+        14, ge=1, le=400, description="History fetched on the first run, when no watermark exists yet."
+    )
+    rate_window_seconds: int = Field(
+        300, ge=2, le=86400, description="rate() window; at least 4 scrape intervals (the step when that is longer)."
+    )
 
 
 class BillingFilesSourceSettings(BaseModel):

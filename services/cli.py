@@ -91,6 +91,8 @@ def collect(
                     continue
             out.print(f"{name}: {result.resources} resources, {result.series} series, "
                       f"{result.samples:,} samples, {result.costs:,} cost lines")
+            for note in result.notes:
+                err.print(f"  [yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
             report = getattr(collector, "format_report", None)
             if callable(report):
                 out.print(report())

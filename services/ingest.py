@@ -79,7 +79,7 @@ def upsert_resources(session: Session, resources: Iterable[Resource]) -> int:
 
 def cost_dedup_key(source: str, c: CostRecord) -> str:
     parts = (source, c.provider, c.charge_period_start.isoformat(), c.charge_period_end.isoformat(),
-             c.resource_id, c.service_name, c.charge_category, c.region_id, c.sub_account_id)
+             c.resource_id, c.service_name, c.charge_category, c.region_id, c.sub_account_id, c.billing_currency)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -122,12 +122,15 @@ def _grouped(batches: Iterable[SampleBatch], limit: int) -> Iterator[list[Sample
         yield group
 
 
-def _record_status(db_url: str, source: str, *, error: str = "", samples: int = 0, ok: bool) -> None:
+def _record_status(
+    db_url: str, source: str, *, error: str = "", samples: int = 0, ok: bool, notes: list[str] | None = None
+) -> None:
     now = utcnow()
     with session_scope(db_url) as session:
         row = session.get(SourceStatusRow, source) or SourceStatusRow(source=source, samples_written=0)
         row.last_run_at = now
         row.last_error = error
+        row.detail = {"notes": notes or []}
         if ok:
             row.last_success_at = now
             row.samples_written = (row.samples_written or 0) + samples
@@ -160,6 +163,8 @@ def run_collector(
             costs_mark = read_watermark(session, source, "costs")
         tick("resources", result.resources)
         since = until - backfill if backfill else metrics_mark
+        if since is not None and not backfill:
+            since -= collector.metrics_lookback
         result.since = since
         seen: set[str] = set()
         for group in _grouped(collector.collect_metrics(since, until), WRITE_BATCH_POINTS):
@@ -175,12 +180,16 @@ def run_collector(
             write_watermark(session, source, "metrics", until)
             write_watermark(session, source, "costs", until)
         tick("costs", result.costs)
+        # per-item problems a source survived (a bad file among good ones): shown, never silent
+        skipped = getattr(collector, "errors", None)
+        if isinstance(skipped, dict):
+            result.notes += [f"skipped {item}: {why}" for item, why in skipped.items()]
     except Exception as exc:
         message = f"{source}: {exc}"
         log.error("ingest failed: %s", message)
         _record_status(db_url, source, error=str(exc)[:2000], ok=False)
         raise IngestError(message) from exc
-    _record_status(db_url, source, samples=result.samples, ok=True)
+    _record_status(db_url, source, samples=result.samples, ok=True, notes=result.notes)
     return result
 
 

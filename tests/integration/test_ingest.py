@@ -104,3 +104,23 @@ def test_a_failing_source_records_its_error_and_keeps_what_was_stored(stores, tm
         status = session.get(SourceStatusRow, "broken")
         assert status is not None and status.last_error and status.last_success_at is None
         assert session.get(IngestWatermarkRow, ("broken", "metrics")) is None
+
+
+def test_a_bad_file_among_good_ones_is_reported_not_silent(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(db_url)
+    store = open_metric_store(db_url)
+    folder = tmp_path / "series"
+    folder.mkdir()
+    (folder / "good_cpu_utilization.csv").write_text(
+        "timestamp,value\n" + "".join(f"2026-01-01 00:{m:02d}:00,{m}\n" for m in range(0, 60, 5))
+    )
+    (folder / "bad.csv").write_text("when,how much\nyesterday,lots\n")
+    result = run_collector(FilesCollector(FilesSourceSettings(name="mixed", path=folder)), db_url=db_url,
+                           metric_store=store, until=NOW)
+    store.close()
+    assert result.samples == 12
+    assert len(result.notes) == 1 and result.notes[0].startswith("skipped bad.csv:")
+    with session_scope(db_url) as session:
+        status = session.get(SourceStatusRow, "mixed")
+        assert status is not None and status.detail["notes"] == result.notes

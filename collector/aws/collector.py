@@ -1,0 +1,140 @@
+"""AwsCollector: discovery, CloudWatch metrics and Cost Explorer costs of one AWS account over its regions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+from collector.aws import costs, metrics
+from collector.aws.discovery import Found, discover_region, environment_of
+from collector.aws.errors import AwsCaller
+from collector.aws.pricing import PriceBook
+from collector.aws.session import COST_EXPLORER_REGION, PRICING_REGION, AwsSessions
+from collector.base import Collector
+from collector.catalog import Catalog
+from collector.config import AwsSourceSettings
+from services.domain import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
+
+log = logging.getLogger(__name__)
+PRICED_KINDS = ("vm",)
+
+
+class AwsCollector(Collector):
+    """One AWS account (or the role it assumes), over `cfg.regions`.
+
+    collect_metrics reads whole CloudWatch periods: the period containing `since` is read again, so a
+    period cut short by the previous run's end is completed (the stores upsert), and periods still
+    running at `until` wait for the next run.
+    """
+
+    def __init__(self, cfg: AwsSourceSettings, catalog_loader: Callable[[], Catalog] = Catalog.load) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.sessions = AwsSessions(cfg)
+        self.prices = PriceBook(self._pricing if cfg.pricing else None, catalog_loader)
+        self._account: str | None = None
+        self.identity_arn = ""  # who check() found we are: the user, or the assumed role's session
+        self._found: dict[str, list[Found]] | None = None  # region -> last discovery
+
+    def _pricing(self) -> AwsCaller:
+        return self.sessions.caller("pricing", PRICING_REGION)
+
+    @property
+    def account(self) -> str:
+        if self._account is None:
+            self.check()
+        return self._account or ""
+
+    def check(self) -> None:
+        """sts:GetCallerIdentity: proves the credential chain, the role and the endpoint before anything is stored."""
+        identity = self.sessions.caller("sts", self.cfg.regions[0]).call("GetCallerIdentity")
+        self._account = str(identity.get("Account", ""))
+        self.identity_arn = str(identity.get("Arn", ""))
+        log.info("AWS source %s collects as %s", self.name, self.identity_arn)
+
+    def _callers_in(self, region: str) -> Callable[[str], AwsCaller]:
+        return lambda service: self.sessions.caller(service, region)
+
+    # -- inventory -------------------------------------------------------------------------------
+    def _discover_all(self) -> dict[str, list[Found]]:
+        found = {}
+        for region in self.cfg.regions:
+            found[region] = list(discover_region(list(self.cfg.services), self._callers_in(region)))
+        self._found = found
+        return found
+
+    def _resource(self, item: Found, region: str) -> Resource:
+        shape = item.shape
+        entry = (
+            self.prices.catalog_entry(item.instance_type.removeprefix("db."), region) if item.instance_type else None
+        )
+        env = environment_of(item.tags)
+        return Resource(
+            resource_id=item.resource_id,
+            provider="aws",
+            name=item.name,
+            kind=item.kind,
+            account=self.account,
+            region=region,
+            instance_type=item.instance_type,
+            vcpus=shape.vcpus if shape else (entry.vcpus if entry and item.kind != "volume" else None),
+            memory_gib=shape.memory_gib if shape else (entry.memory_gib if entry and item.kind != "volume" else None),
+            hourly_price=self.prices.hourly(item.instance_type, region) if item.kind in PRICED_KINDS else None,
+            tags=dict(item.tags),
+            **({"environment": env} if env else {}),
+        )
+
+    def discover(self) -> Iterator[Resource]:
+        for region, items in self._discover_all().items():
+            for item in items:
+                yield self._resource(item, region)
+
+    # -- metrics ---------------------------------------------------------------------------------
+    def _window(self, since: datetime | None, until: datetime) -> tuple[int, int]:
+        period = self.cfg.metrics_period_seconds
+        first = since if since is not None else until - timedelta(days=self.cfg.history_days)
+        return int(first.timestamp()) // period * period, int(until.timestamp()) // period * period
+
+    def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
+        period = self.cfg.metrics_period_seconds
+        start, end = self._window(since, until)
+        if end <= start:
+            return
+        found = self._found if self._found is not None else self._discover_all()
+        for region, items in found.items():
+            cloudwatch = self.sessions.caller("cloudwatch", region)
+            refs = {item.resource_id: item for item in items}
+            for batch in metrics.batches(metrics.build_queries(items, cloudwatch)):
+                for chunk_start, chunk_end in metrics.time_chunks(start, end, period, len(batch)):
+                    results = metrics.fetch_batch(cloudwatch, batch, chunk_start, chunk_end, period)
+                    for (resource_id, metric), samples in results.items():
+                        timestamps, values = samples.arrays()
+                        if len(timestamps):
+                            yield SampleBatch(self._series(refs[resource_id], metric, region), timestamps, values)
+
+    def _series(self, item: Found, metric: str, region: str) -> SeriesRef:
+        labels = {
+            "provider": "aws",
+            "account": self.account,
+            "region": region,
+            "instance_type": item.instance_type,
+            "environment": environment_of(item.tags) or "production",
+            "kind": item.kind,
+        }
+        return SeriesRef(resource_id=item.resource_id, metric=metric, unit=METRICS[metric], labels=labels)
+
+    # -- costs -----------------------------------------------------------------------------------
+    def collect_costs(self, since: datetime | None, until: datetime) -> Iterator[CostRecord]:
+        if not self.cfg.cost_explorer:
+            return
+        start, end = costs.cost_days(
+            since, until, settled_after_days=self.cfg.settled_after_days, history_days=self.cfg.history_days
+        )
+        if end <= start:
+            return
+        ce = self.sessions.caller("ce", COST_EXPLORER_REGION)
+        records = costs.by_service_and_account(ce, start, end, self.name)
+        if self.cfg.cost_group_by_tag:
+            records = costs.split_by_tag(ce, records, start, end, self.cfg.cost_group_by_tag)
+        yield from records

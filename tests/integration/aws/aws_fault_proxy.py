@@ -1,0 +1,146 @@
+"""A loopback HTTP proxy in front of moto's server: counts AWS actions, answers chosen ones with AWS's errors."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+
+
+@dataclass(frozen=True)
+class Canned:
+    """A response the proxy gives instead of forwarding."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+Responder = Callable[[bytes], Canned]
+
+
+def query_error(code: str, message: str, status: int = 400) -> Canned:
+    """The AWS query-protocol error document (STS, RDS, Auto Scaling)."""
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return Canned(status, body.encode(), "text/xml")
+
+
+def ec2_error(code: str, message: str, status: int) -> Canned:
+    """The EC2-protocol error document."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>'
+        f"{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    )
+    return Canned(status, body.encode(), "text/xml;charset=UTF-8")
+
+
+def json_error(code: str, message: str, status: int = 400) -> Canned:
+    """The AWS JSON 1.1 protocol error document (Cost Explorer, Price List)."""
+    return Canned(status, json.dumps({"__type": code, "message": message}).encode(), "application/x-amz-json-1.1")
+
+
+def json_reply(document: dict[str, object]) -> Canned:
+    return Canned(200, json.dumps(document).encode(), "application/x-amz-json-1.1")
+
+
+def action_of(path: str, headers: dict[str, str], body: bytes) -> str:
+    """The AWS action of a request, whatever its protocol (query, ec2, JSON, RPC v2 CBOR)."""
+    target = headers.get("x-amz-target", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if "/operation/" in path:
+        return path.rsplit("/operation/", 1)[1].split("?")[0]
+    params = parse_qs(urlsplit(path).query)
+    if not params.get("Action") and body:
+        params = parse_qs(body.decode("utf-8", "replace"))
+    return (params.get("Action") or [""])[0]
+
+
+class FaultProxy:
+    """Forwards to `upstream`; the first `times` requests of an action can get a canned answer instead.
+
+    `seen` counts every request per action (faults included) and `bodies` keeps the forwarded ones.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.seen: Counter[str] = Counter()
+        self.bodies: dict[str, list[bytes]] = defaultdict(list)
+        self._faults: dict[str, list[Responder]] = defaultdict(list)
+        self._always: dict[str, Responder] = {}
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                action = action_of(self.path, headers, body)
+                canned = proxy._take(action, body)
+                if canned is None:
+                    status, reply_headers, reply = proxy._forward(self.command, self.path, self.headers.items(), body)
+                else:
+                    status, reply_headers, reply = canned.status, [("Content-Type", canned.content_type)], canned.body
+                self.send_response(status)
+                for name, value in reply_headers:
+                    if name.lower() not in HOP_BY_HOP:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def fail(self, action: str, times: int, canned: Canned) -> None:
+        """Answer the next `times` requests of `action` with `canned`."""
+        with self._lock:
+            self._faults[action].extend([lambda _body: canned] * times)
+
+    def answer(self, action: str, responder: Responder) -> None:
+        """Answer every request of `action` with responder(request body) (for APIs moto lacks)."""
+        with self._lock:
+            self._always[action] = responder
+
+    def _take(self, action: str, body: bytes) -> Canned | None:
+        with self._lock:
+            self.seen[action] += 1
+            if self._faults[action]:
+                return self._faults[action].pop(0)(body)
+            responder = self._always.get(action)
+            self.bodies[action].append(body)
+        return responder(body) if responder else None
+
+    def _forward(self, method: str, path: str, headers, body: bytes):  # type: ignore[no-untyped-def]
+        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=dict(headers))
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
