@@ -1,0 +1,169 @@
+"""GcpCollector: Compute Engine discovery, Cloud Monitoring metrics and BigQuery billing-export costs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+from google.auth.credentials import Credentials
+from google.cloud import bigquery, compute_v1, monitoring_v3
+
+from collector.base import Collector, CollectorError
+from collector.catalog import Catalog
+from collector.config import GcpSourceSettings
+from collector.gcp import billing, clients, discovery, monitoring
+from collector.gcp.errors import GoogleApi, translated
+from collector.gcp.retrying import ThrottleRetry
+from services.domain import CostRecord, Resource, SampleBatch
+
+CHECK_WINDOW = timedelta(minutes=10)
+
+
+class GcpCollector(Collector):
+    """One GCP source: the projects of config/providers.yml (gcp), each collected with the same credential."""
+
+    def __init__(self, cfg: GcpSourceSettings, catalog: Catalog | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self._catalog = catalog
+        self.retry = ThrottleRetry.from_settings(cfg.retry)
+        self.monitoring_api = GoogleApi(
+            "Cloud Monitoring",
+            clients.endpoint_label(cfg.monitoring_endpoint, clients.MONITORING_HOST),
+            "roles/monitoring.viewer",
+            "monitoring.timeSeries.list",
+        )
+        self.compute_api = GoogleApi(
+            "Compute Engine",
+            clients.endpoint_label(cfg.compute_endpoint, "compute.googleapis.com"),
+            "roles/compute.viewer",
+            "compute.instances.list",
+        )
+        self.bigquery_api = GoogleApi(
+            "BigQuery",
+            clients.endpoint_label(cfg.bigquery_endpoint, "bigquery.googleapis.com"),
+            "roles/bigquery.dataViewer on the billing dataset and roles/bigquery.jobUser on the job project",
+            "bigquery.tables.getData, bigquery.jobs.create",
+        )
+        # Cloud Monitoring shows a sample up to 240 s after it was taken, so the newest aligned period of one run
+        # may be incomplete: the next run reads it again (ingest upserts)
+        self.metrics_lookback = timedelta(seconds=cfg.alignment_period_seconds + 240)
+        self._labels: dict[str, dict[str, str]] = {}  # instance id -> series labels, from the last discover()
+
+    # -- clients, built on first use so that constructing a collector never touches the network ----------------
+    @cached_property
+    def credentials(self) -> Credentials:
+        return clients.load_credentials(self.cfg)
+
+    @cached_property
+    def metric_client(self) -> monitoring_v3.MetricServiceClient:
+        return clients.monitoring_client(self.cfg, self.credentials)
+
+    @cached_property
+    def instances_client(self) -> compute_v1.InstancesClient:
+        return clients.instances_client(self.cfg, self.credentials)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return self._catalog or Catalog.load()
+
+    @property
+    def job_project(self) -> str:
+        table_project, _, _ = billing.parse_table(self.cfg.billing_table or "")
+        return self.cfg.billing_job_project or table_project
+
+    @cached_property
+    def bigquery_client(self) -> bigquery.Client:
+        return clients.bigquery_client(self.cfg, self.credentials, self.job_project)
+
+    def _projects(self) -> list[str]:
+        if not self.cfg.projects:
+            raise CollectorError(f"{self.name}: no projects configured; list project ids under gcp.projects")
+        return self.cfg.projects
+
+    # -- Collector ------------------------------------------------------------------------------------------------
+    def check(self) -> None:
+        """One cheap call per API and project: a one-instance page, a headers-only series page, a dry run."""
+        until = datetime.now(UTC).replace(microsecond=0)
+        timeout = self.cfg.timeout_seconds
+        for project in self._projects():
+            with translated(self.compute_api, call="instances.aggregatedList", scope=f"project {project}"):
+                pager = self.instances_client.aggregated_list(
+                    request=compute_v1.AggregatedListInstancesRequest(project=project, max_results=1),
+                    retry=self.retry,
+                    timeout=timeout,
+                )
+                del pager  # the first page was fetched when the pager was made
+            spec = monitoring.METRIC_SPECS[0]
+            request = monitoring.list_request(
+                project, spec, until - CHECK_WINDOW, until, self.cfg.alignment_period_seconds, page_size=1, headers=True
+            )
+            with translated(self.monitoring_api, call="projects.timeSeries.list", scope=f"project {project}"):
+                self.metric_client.list_time_series(request=request, retry=self.retry, timeout=timeout)
+        if self.cfg.billing_table:
+            config = billing.query_config(until - CHECK_WINDOW, until)
+            config.dry_run = True  # validates the table, the columns and both permissions; free of charge
+            with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
+                self.bigquery_client.query(
+                    billing.billing_query(self.cfg.billing_table),
+                    job_config=config,
+                    retry=self.retry,
+                    timeout=timeout,
+                    job_retry=None,
+                )
+
+    def discover(self) -> Iterator[Resource]:
+        for project in self._projects():
+            found: list[Resource] = []
+            with translated(self.compute_api, call="instances.aggregatedList", scope=f"project {project}"):
+                for instance in discovery.list_instances(self.instances_client, project, retry=self.retry):
+                    found.append(discovery.to_resource(instance, project, self.catalog))
+            for resource in found:
+                self._labels[resource.resource_id] = {
+                    "region": resource.region,
+                    "instance_type": resource.instance_type,
+                    "environment": resource.environment,
+                    "name": resource.name,
+                }
+            yield from found
+
+    def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
+        start = since if since is not None else until - timedelta(days=self.cfg.history_days)
+        if start >= until:
+            return
+        period = self.cfg.alignment_period_seconds
+        for project in self._projects():
+            for spec in monitoring.METRIC_SPECS:
+                request = monitoring.list_request(project, spec, start, until, period)
+                with translated(self.monitoring_api, call=f"timeSeries.list {spec.metric_type}", scope=project):
+                    points = monitoring.fetch_metric(
+                        self.metric_client, request, retry=self.retry, timeout=self.cfg.timeout_seconds
+                    )
+                yield from monitoring.to_batches(
+                    spec, points, since=start, until=until, period_seconds=period, labels=self._labels, project=project
+                )
+
+    def collect_costs(self, since: datetime | None, until: datetime) -> Iterator[CostRecord]:
+        if not self.cfg.billing_table:
+            return
+        start = billing.cost_window(
+            since, until, history_days=self.cfg.history_days, settle_days=self.cfg.settled_after_days
+        )
+        sql = billing.billing_query(self.cfg.billing_table)
+        with translated(self.bigquery_api, call="billing export query", scope=self._billing_scope()):
+            # materialised inside the guard so that a failure on a later page is translated too
+            rows = list(
+                billing.run_query(
+                    self.bigquery_client,
+                    sql,
+                    billing.query_config(start, until),
+                    retry=self.retry,
+                    timeout=self.cfg.timeout_seconds,
+                )
+            )
+        for row in rows:
+            yield billing.to_cost_record(row, source=self.name)
+
+    def _billing_scope(self) -> str:
+        return f"table {self.cfg.billing_table} (jobs in project {self.job_project})"
