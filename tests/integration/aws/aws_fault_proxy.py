@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
@@ -22,9 +23,23 @@ class Canned:
     status: int
     body: bytes
     content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 Responder = Callable[[bytes], Canned]
+Predicate = Callable[[bytes], bool]
+
+
+class Pager(Protocol):
+    """Pages an action's answers itself (see metric_data_pager.MetricDataPager)."""
+
+    def follow_up(self, content_type: str, body: bytes) -> Canned | None: ...
+
+    def first_page(self, body: bytes, reply: bytes) -> Canned: ...
+
+
+def always(_body: bytes) -> bool:
+    return True
 
 
 def query_error(code: str, message: str, status: int = 400) -> Canned:
@@ -68,17 +83,19 @@ def action_of(path: str, headers: dict[str, str], body: bytes) -> str:
 
 
 class FaultProxy:
-    """Forwards to `upstream`; the first `times` requests of an action can get a canned answer instead.
+    """Forwards to `upstream`; the first `times` requests of an action can get a canned answer instead, and a
+    pager can cut an action's answers into pages.
 
-    `seen` counts every request per action (faults included) and `bodies` keeps the forwarded ones.
+    `seen` counts every request per action (faults included) and `bodies` keeps the ones not faulted.
     """
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.seen: Counter[str] = Counter()
         self.bodies: dict[str, list[bytes]] = defaultdict(list)
-        self._faults: dict[str, list[Responder]] = defaultdict(list)
+        self._faults: dict[str, list[tuple[Predicate, Responder]]] = defaultdict(list)
         self._always: dict[str, Responder] = {}
+        self._pagers: dict[str, Pager] = {}
         self._lock = threading.Lock()
         proxy = self
 
@@ -90,10 +107,16 @@ class FaultProxy:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 action = action_of(self.path, headers, body)
                 canned = proxy._take(action, body)
+                pager = proxy._pagers.get(action)
+                if canned is None and pager is not None:
+                    canned = pager.follow_up(headers.get("content-type", ""), body)
                 if canned is None:
                     status, reply_headers, reply = proxy._forward(self.command, self.path, self.headers.items(), body)
-                else:
-                    status, reply_headers, reply = canned.status, [("Content-Type", canned.content_type)], canned.body
+                    if pager is not None and status == 200:
+                        canned = pager.first_page(body, reply)
+                if canned is not None:
+                    status, reply = canned.status, canned.body
+                    reply_headers = [("Content-Type", canned.content_type), *canned.headers]
                 self.send_response(status)
                 for name, value in reply_headers:
                     if name.lower() not in HOP_BY_HOP:
@@ -113,27 +136,34 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def fail(self, action: str, times: int, canned: Canned) -> None:
-        """Answer the next `times` requests of `action` with `canned`."""
+    def fail(self, action: str, times: int, canned: Canned, when: Predicate = always) -> None:
+        """Answer the next `times` requests of `action` (those whose body passes `when`) with `canned`."""
         with self._lock:
-            self._faults[action].extend([lambda _body: canned] * times)
+            self._faults[action].extend([(when, lambda _body: canned)] * times)
 
     def answer(self, action: str, responder: Responder) -> None:
         """Answer every request of `action` with responder(request body) (for APIs moto lacks)."""
         with self._lock:
             self._always[action] = responder
 
+    def page(self, action: str, pager: Pager) -> None:
+        """Let `pager` answer follow-up requests of `action` and cut upstream's answers into pages."""
+        with self._lock:
+            self._pagers[action] = pager
+
     def _take(self, action: str, body: bytes) -> Canned | None:
         with self._lock:
             self.seen[action] += 1
-            if self._faults[action]:
-                return self._faults[action].pop(0)(body)
+            faults = self._faults[action]
+            hit = next((n for n, (when, _) in enumerate(faults) if when(body)), None)
+            if hit is not None:
+                return faults.pop(hit)[1](body)
             responder = self._always.get(action)
             self.bodies[action].append(body)
         return responder(body) if responder else None
 
     def _forward(self, method: str, path: str, headers, body: bytes):  # type: ignore[no-untyped-def]
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        conn = http.client.HTTPConnection(self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=60)
         try:
             conn.request(method, path, body=body, headers=dict(headers))
             response = conn.getresponse()

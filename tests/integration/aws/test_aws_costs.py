@@ -60,7 +60,7 @@ def test_cost_pages_are_followed_and_settled_days_never_fetched_again(
     db_url, store = sqlite_stores
     d = date(2026, 11, 6)
     ec2, s3, support = "Amazon Elastic Compute Cloud - Compute", "Amazon Simple Storage Service", "AWS Support"
-    pages = [
+    pages: list[dict[str, Any]] = [
         {"ResultsByTime": [day(d, [group([ec2, "111111111111"], "24.50", "20.10"),
                                    group([s3, "111111111111"], "1.25")]),
                            day(d + timedelta(1), [group([ec2, "222222222222"], "3.00")])],
