@@ -1,0 +1,1 @@
+"""Recommenders: plain functions from usage, forecasts, catalog and prices to explained recommendations."""
