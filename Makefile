@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install frontend openapi system-deps test test-unit lint demo clean
+.PHONY: help install frontend openapi system-deps test test-unit lint demo bench clean
 
 help:
 	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
@@ -46,6 +46,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	cd frontend && npm run typecheck
+
+# Benchmarks: run by hand, never part of `make test`; results land in bench/results/.
+bench: $(STAMP)
+	bash bench/rightsize/run.sh
 
 demo: $(STAMP) frontend
 	$(VENV)/bin/headroom demo

@@ -263,6 +263,15 @@ def demo(
     run_demo(_settings(), port=port, serve=serve_after, console=out)
 
 
+def _register_benchmarks() -> None:
+    from services.cli_rightsize import rightsize_eval_command
+
+    cli.command("rightsize-eval")(rightsize_eval_command)
+
+
+_register_benchmarks()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -1,0 +1,81 @@
+"""`headroom rightsize-eval DIR`: the right-sizing benchmark of BENCHMARK.md against krr, VPA and Compute Optimizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from collector.base import CollectorError
+from collector.catalog import Catalog
+from services.rightsize_eval import (
+    RightsizeEvalError,
+    evaluate,
+    load_traces,
+    report_markdown,
+    unit_prices,
+    write_recommendations,
+)
+
+err = Console(stderr=True)
+
+
+def rightsize_eval_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Directory of CSVs (timestamp,cpu_used_cores,cpu_provisioned_cores,mem_used_gib,"
+            "mem_provisioned_gib), one per machine or container",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    save_recommendations: Annotated[
+        Path | None, typer.Option("--save-recommendations", help="Also write resource,cpu_cores,mem_gib")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where rightsize_<dataset>.md and .csv go")] = Path(
+        "bench/results"
+    ),
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Instance catalog CSV for the unit prices; default the built-in")
+    ] = None,
+) -> None:
+    """Score Headroom's right-sizer and three baselines: capacity given back and violations that follow."""
+    try:
+        prices = unit_prices(Catalog.load(catalog))
+        traces, skipped = load_traces(directory)
+    except (RightsizeEvalError, CollectorError) as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for name, reason in skipped.items():
+        err.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False, soft_wrap=True)
+    for trace in traces:
+        if trace.zero_provisioned or trace.duplicates or trace.notes:
+            notes = "; ".join(trace.notes)
+            err.print(
+                f"[yellow]cleaned[/yellow] {trace.name}: {trace.zero_provisioned} zero-provisioned rows, "
+                f"{trace.duplicates} duplicate timestamps dropped{'; ' + notes if notes else ''}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    name = directory.resolve().name
+    result = evaluate(traces, name=name, prices=prices)
+    markdown = report_markdown(result, traces, skipped, prices)
+    typer.echo(markdown)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
+    written[0].write_text(markdown, encoding="utf-8")
+    result.scores.to_csv(written[1], index=False, float_format="%.6g")
+    if save_recommendations is not None:
+        rows = write_recommendations(result, save_recommendations)
+        written.append(save_recommendations)
+        err.print(f"{rows} recommendations", highlight=False)
+    err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
+    if result.scores.empty:
+        raise typer.Exit(2)
+
+
+if __name__ == "__main__":  # bench/rightsize/run.sh runs it this way, registered or not
+    typer.run(rightsize_eval_command)

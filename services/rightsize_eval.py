@@ -1,0 +1,275 @@
+"""The right-sizing benchmark of BENCHMARK.md: load traces, size on the lookback, score on the evaluation window."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from collector.catalog import Catalog
+from collector.cleaning import CleaningError, clean_series
+from services.recommend.containers import CapacitySettings, size_capacity
+from services.recommend.usage import statistic
+
+COLUMNS = ("timestamp", "cpu_used_cores", "cpu_provisioned_cores", "mem_used_gib", "mem_provisioned_gib")
+LOOKBACK = pd.Timedelta(days=14)
+MAX_GAP = timedelta(hours=1)
+OURS = "headroom"
+
+
+class RightsizeEvalError(ValueError):
+    """A directory or file the protocol cannot score; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class UnitPrices:
+    """USD per vCPU-hour and per GiB-hour: the least-squares fit of catalog prices to (vCPUs, GiB)."""
+
+    vcpu_hour: float
+    gib_hour: float
+
+
+def unit_prices(catalog: Catalog) -> UnitPrices:
+    """Fit hourly_price = a * vcpus + b * memory_gib (no intercept) over every catalog row, all providers/regions."""
+    x = np.array([[e.vcpus, e.memory_gib] for e in catalog], dtype=np.float64)
+    y = np.array([e.hourly_price for e in catalog], dtype=np.float64)
+    a, b = np.linalg.lstsq(x, y, rcond=None)[0]
+    if a <= 0 or b <= 0:
+        raise RightsizeEvalError(f"catalog prices give a non-positive unit price (vCPU {a:.4f}, GiB {b:.4f})")
+    return UnitPrices(float(a), float(b))
+
+
+@dataclass
+class Trace:
+    """One machine or container on a regular grid (long gaps left as NaN), and what cleaning did."""
+
+    name: str
+    frame: pd.DataFrame  # columns COLUMNS[1:], UTC DatetimeIndex
+    rows_read: int = 0
+    zero_provisioned: int = 0
+    duplicates: int = 0
+    step_seconds: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def split(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Lookback = the first 14 days, evaluation = the 14 days after; traces under 28 days: halves."""
+        start, end = self.frame.index[0], self.frame.index[-1] + pd.Timedelta(seconds=self.step_seconds)
+        cut = start + LOOKBACK if end - start >= 2 * LOOKBACK else start + (end - start) / 2
+        stop = cut + (cut - start)
+        frame = self.frame.dropna()
+        return frame[frame.index < cut], frame[(frame.index >= cut) & (frame.index < stop)]
+
+
+def load_trace(path: Path) -> Trace:
+    """Read one CSV, drop rows with zero provisioned capacity, clean each column like the forecast protocol."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing:
+        raise RightsizeEvalError(f"{path.name}: missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+    raw["line"] = np.arange(len(raw)) + 2
+    provisioned = raw[["cpu_provisioned_cores", "mem_provisioned_gib"]].apply(pd.to_numeric, errors="coerce")
+    zero = (provisioned <= 0).any(axis=1).to_numpy()
+    kept = raw[~zero]
+    trace = Trace(name=path.stem, frame=pd.DataFrame(), rows_read=len(raw), zero_provisioned=int(zero.sum()))
+    columns = {}
+    try:
+        for column in COLUMNS[1:]:
+            values, report = clean_series(
+                kept[["timestamp", column, "line"]].rename(columns={column: "value"}),
+                MAX_GAP,
+                source=f"{path.name} {column}",
+            )
+            columns[column] = values
+            if column == COLUMNS[1]:
+                trace.duplicates, trace.step_seconds = report.duplicates_dropped, report.step_seconds
+                if report.long_gaps or report.unparseable_rows:
+                    trace.notes.append(report.summary())
+    except CleaningError as exc:
+        raise RightsizeEvalError(str(exc)) from None
+    trace.frame = pd.DataFrame(columns)
+    return trace
+
+
+def load_traces(directory: Path) -> tuple[list[Trace], dict[str, str]]:
+    """Every *.csv of a directory, by name; files that cannot be read are returned with the reason."""
+    files = sorted(directory.glob("*.csv"))
+    if not files:
+        raise RightsizeEvalError(f"{directory}: no .csv files; expected one CSV per machine with {','.join(COLUMNS)}")
+    traces, skipped = [], {}
+    for path in files:
+        try:
+            traces.append(load_trace(path))
+        except RightsizeEvalError as exc:
+            skipped[path.stem] = str(exc)
+    return traces, skipped
+
+
+Sizer = Callable[[pd.DataFrame], tuple[float, float]]
+
+
+def _baseline(cpu_stat: str, cpu_factor: float, mem_stat: str, mem_factor: float) -> Sizer:
+    def size(lookback: pd.DataFrame) -> tuple[float, float]:
+        cpu = statistic(lookback["cpu_used_cores"], cpu_stat) * cpu_factor
+        return cpu, statistic(lookback["mem_used_gib"], mem_stat) * mem_factor
+
+    return size
+
+
+BASELINES: dict[str, Sizer] = {
+    "krr simple (CPU p95, mem max x1.15)": _baseline("p95", 1.0, "max", 1.15),
+    "VPA target (p90 +15%)": _baseline("p90", 1.15, "p90", 1.15),
+    "Compute-Optimizer-like (CPU p99.5 +20%, mem max +20%)": _baseline("p99.5", 1.2, "max", 1.2),
+}
+
+
+def ours(
+    lookback: pd.DataFrame, *, horizon_hours: float, settings: CapacitySettings | None = None
+) -> tuple[float, float] | str:
+    """Headroom's container sizer (services.recommend.containers.size_capacity) on cores and GiB directly."""
+    base = settings or CapacitySettings()
+    s = base.model_copy(update={"horizon_hours": horizon_hours})
+    sizing = size_capacity(cpu_cores=lookback["cpu_used_cores"], mem_gib=lookback["mem_used_gib"], settings=s)
+    return sizing if isinstance(sizing, str) else (sizing.cpu_cores, sizing.mem_gib)
+
+
+def score(
+    *, cpu: float, mem: float, lookback: pd.DataFrame, evaluation: pd.DataFrame, prices: UnitPrices
+) -> dict[str, float]:
+    """Savings against the provisioned size at the end of the lookback; violations over the evaluation window."""
+    prov_cpu = float(lookback["cpu_provisioned_cores"].iloc[-1])
+    prov_mem = float(lookback["mem_provisioned_gib"].iloc[-1])
+    prov_cost = prov_cpu * prices.vcpu_hour + prov_mem * prices.gib_hour
+    cpu_short = evaluation["cpu_used_cores"].to_numpy() - cpu
+    mem_short = evaluation["mem_used_gib"].to_numpy() - mem
+    return {
+        "cpu_cores": cpu,
+        "mem_gib": mem,
+        "savings_cpu": 1.0 - cpu / prov_cpu,
+        "savings_mem": 1.0 - mem / prov_mem,
+        "savings_cost": 1.0 - (cpu * prices.vcpu_hour + mem * prices.gib_hour) / prov_cost,
+        "violation_cpu": float(np.mean(cpu_short > 0)) if cpu_short.size else float("nan"),
+        "violation_mem": float(np.mean(mem_short > 0)) if mem_short.size else float("nan"),
+        "worst_cpu_shortfall": max(0.0, float(cpu_short.max())) if cpu_short.size else float("nan"),
+        "worst_mem_shortfall": max(0.0, float(mem_short.max())) if mem_short.size else float("nan"),
+    }
+
+
+@dataclass
+class DatasetResult:
+    """Per (resource, method) scores of one dataset, and the resources ours did not size."""
+
+    name: str
+    scores: pd.DataFrame  # columns: resource, method, and score()'s keys
+    no_recommendation: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate(
+    traces: list[Trace], *, name: str, prices: UnitPrices, settings: CapacitySettings | None = None
+) -> DatasetResult:
+    """Every trace through ours and the baselines; a resource ours cannot size is left out of every row."""
+    rows: list[dict[str, object]] = []
+    result = DatasetResult(name=name, scores=pd.DataFrame())
+    for trace in traces:
+        lookback, evaluation = trace.split()
+        if lookback.empty or evaluation.empty:
+            result.no_recommendation[trace.name] = "no data in the lookback or the evaluation window"
+            continue
+        horizon = (evaluation.index[-1] - lookback.index[-1]).total_seconds() / 3600.0
+        mine = ours(lookback, horizon_hours=horizon, settings=settings)
+        if isinstance(mine, str):
+            result.no_recommendation[trace.name] = mine
+            continue
+        sizes = {OURS: mine, **{label: size(lookback) for label, size in BASELINES.items()}}
+        for method, (cpu, mem) in sizes.items():
+            scored = score(cpu=cpu, mem=mem, lookback=lookback, evaluation=evaluation, prices=prices)
+            rows.append({"resource": trace.name, "method": method, **scored})
+    result.scores = pd.DataFrame(rows)
+    return result
+
+
+def summary_table(result: DatasetResult) -> pd.DataFrame:
+    """One row per method: the mean savings, mean and p95 violation shares, resources with a memory violation."""
+    g = result.scores.groupby("method", sort=False)
+    table = pd.DataFrame({
+        "savings CPU": g["savings_cpu"].mean(),
+        "savings mem": g["savings_mem"].mean(),
+        "savings cost-weighted": g["savings_cost"].mean(),
+        "viol. CPU mean": g["violation_cpu"].mean(),
+        "viol. CPU p95": g["violation_cpu"].quantile(0.95),
+        "viol. mem mean": g["violation_mem"].mean(),
+        "viol. mem p95": g["violation_mem"].quantile(0.95),
+        "resources with mem viol.": g["violation_mem"].apply(lambda v: int((v > 0).sum())),
+        "worst CPU shortfall (cores)": g["worst_cpu_shortfall"].max(),
+        "worst mem shortfall (GiB)": g["worst_mem_shortfall"].max(),
+    })  # fmt: skip
+    return table
+
+
+def acceptance(table: pd.DataFrame) -> tuple[bool, str]:
+    """Does ours give back at least the best baseline's cost-weighted share with no higher memory-violation share?"""
+    base = table.drop(index=OURS)
+    best = str(base["savings cost-weighted"].idxmax())
+    me, other = table.loc[OURS], table.loc[best]
+    ok = bool(
+        me["savings cost-weighted"] >= other["savings cost-weighted"]
+        and me["viol. mem mean"] <= other["viol. mem mean"]
+    )
+    safest = float(base["viol. mem mean"].min())
+    text = (
+        f"**Acceptance {'holds' if ok else 'does NOT hold'}**: {OURS} gives back {me['savings cost-weighted']:.1%} "
+        f"of cost-weighted capacity with a {me['viol. mem mean']:.2%} memory-violation share; the best baseline "
+        f"by cost-weighted savings, {best}, gives back {other['savings cost-weighted']:.1%} with "
+        f"{other['viol. mem mean']:.2%}. (Lowest baseline memory-violation share: {safest:.2%}.)"
+    )
+    return ok, text
+
+
+def report_markdown(result: DatasetResult, traces: list[Trace], skipped: dict[str, str], prices: UnitPrices) -> str:
+    """The dataset's table, the acceptance line, and what cleaning and sizing left out."""
+    lines = [f"## {result.name}", ""]
+    if result.scores.empty:
+        return "\n".join([*lines, "No resource could be scored.", ""])
+    table = summary_table(result)
+    header = ["method", *table.columns]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, row in table.iterrows():
+        cells = [
+            f"{v:.1%}"
+            if "savings" in c or "viol. " in c and "resources" not in c
+            else (f"{int(v)}" if "resources" in c else f"{v:.3g}")
+            for c, v in row.items()
+        ]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    scored = result.scores["resource"].nunique()
+    lines += ["", acceptance(table)[1], ""]
+    lines.append(
+        f"{scored} resources scored; {len(result.no_recommendation)} without a recommendation from "
+        f"{OURS} (left out of every row); {len(skipped)} files unreadable. Prices: "
+        f"${prices.vcpu_hour:.4f} per vCPU-hour, ${prices.gib_hour:.4f} per GiB-hour."
+    )
+    zero = sum(t.zero_provisioned for t in traces)
+    dups = sum(t.duplicates for t in traces)
+    lines.append(
+        f"Cleaning: {zero} rows with zero provisioned capacity dropped, {dups} duplicate timestamps "
+        "dropped (last kept)."
+    )
+    for name, reason in sorted({**result.no_recommendation, **skipped}.items()):
+        lines.append(f"- {name}: {reason}")
+    return "\n".join(lines) + "\n"
+
+
+def write_recommendations(result: DatasetResult, path: Path) -> int:
+    """Ours' raw recommendations: resource,cpu_cores,mem_gib."""
+    mine = result.scores[result.scores["method"] == OURS] if not result.scores.empty else result.scores
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["resource", "cpu_cores", "mem_gib"])
+        for _, row in mine.iterrows():
+            writer.writerow([row["resource"], f"{row['cpu_cores']:.6g}", f"{row['mem_gib']:.6g}"])
+    return len(mine)
