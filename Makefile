@@ -11,6 +11,7 @@ help:
 	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
 	@echo "make test    - bring up PostgreSQL, Redis, InfluxDB and Chromium as needed and run every test"
 	@echo "make lint    - ruff and mypy"
+	@echo "make bench   - right-sizing and forecast benchmarks into bench/results (hours with AutoARIMA; see README)"
 
 install: $(STAMP)
 
@@ -50,6 +51,7 @@ lint: $(STAMP)
 # Benchmarks: run by hand, never part of `make test`; results land in bench/results/.
 bench: $(STAMP)
 	bash bench/rightsize/run.sh
+	bash bench/run_forecast_bench.sh
 
 demo: $(STAMP) frontend
 	$(VENV)/bin/headroom demo

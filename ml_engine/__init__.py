@@ -9,12 +9,16 @@ from ml_engine.fallback import WithFallback
 from ml_engine.intervals import clip_forecast, order_bands
 from ml_engine.metrics import coverage, holdout_backtest, mase, smape
 from ml_engine.naive import Naive, SeasonalNaive
+from ml_engine.prophet_model import Prophet
 from ml_engine.regular import RegularizeReport, regularize_hourly
-from ml_engine.statistical import AutoETS
+from ml_engine.statistical import MSTL, AutoARIMA, AutoETS
 
 FORECASTERS: dict[str, Callable[[int], Forecaster]] = {
     "seasonal_naive": lambda m: SeasonalNaive(season_length=m),
     "auto_ets": lambda m: AutoETS(season_length=m),
+    "auto_arima": lambda m: AutoARIMA(season_length=m),
+    "mstl": lambda m: MSTL(season_length=m),
+    "prophet": lambda m: Prophet(season_length=m),
 }
 
 
@@ -29,11 +33,14 @@ def make_forecaster(name: str, season_length: int = 24) -> Forecaster:
 
 __all__ = [
     "FORECASTERS",
+    "MSTL",
+    "AutoARIMA",
     "AutoETS",
     "Forecast",
     "ForecastError",
     "Forecaster",
     "Naive",
+    "Prophet",
     "RegularizeReport",
     "SeasonalNaive",
     "WithFallback",

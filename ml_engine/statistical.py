@@ -1,4 +1,4 @@
-"""AutoETS from statsforecast: exponential smoothing with the error, trend and season chosen by AICc."""
+"""statsforecast models behind the Forecaster contract: AutoETS, AutoARIMA and MSTL, with their own intervals."""
 
 from __future__ import annotations
 
@@ -12,58 +12,84 @@ import pandas as pd
 from ml_engine.base import Forecast, Forecaster, ForecastError
 from ml_engine.intervals import check_history, future_index, make_forecast
 
-# ETS needs a few seasons to tell the seasonal states from noise; shorter series get the fallback.
-MIN_SEASONS = 3
+# Errors statsforecast raises on a series it cannot fit (numba code raises plain ValueError/ZeroDivisionError).
+FIT_ERRORS = (ValueError, KeyError, IndexError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
+WEEK_IN_DAYS = 7
 
 
-class AutoETS(Forecaster):
-    """statsforecast's AutoETS (a port of R forecast::ets) with its analytic prediction intervals.
+class StatsforecastModel(Forecaster):
+    """Shared fit/predict around one statsforecast model: input checks, warnings silenced, errors as ForecastError.
 
-    Raises ForecastError on a series it cannot fit; make_forecaster wraps it in WithFallback so a
-    batch never fails on one series.
+    Subclasses set name and min_seasons and build the model in _build(values).
     """
 
-    name = "auto_ets"
+    min_seasons = 2
 
     @property
     def min_length(self) -> int:
-        return MIN_SEASONS * self.season_length
+        return self.min_seasons * self.season_length
 
-    def fit(self, y: pd.Series) -> AutoETS:
-        # imported here: statsforecast takes ~2 s to import and is an optional extra (headroom[ml])
-        from statsforecast.models import AutoETS as StatsforecastETS
+    def _build(self, values: np.ndarray) -> Any:
+        """An unfitted statsforecast model for this history."""
+        raise NotImplementedError
 
+    def fit(self, y: pd.Series) -> StatsforecastModel:
         y = check_history(y)
         values = y.to_numpy()
         if not np.isfinite(values).all():
-            raise ForecastError("auto_ets: history contains NaN or infinity: regularize it first")
+            raise ForecastError(f"{self.name}: history contains NaN or infinity: regularize it first")
         if len(values) < self.min_length:
-            raise ForecastError(f"auto_ets: needs at least {self.min_length} points, got {len(values)}")
+            raise ForecastError(f"{self.name}: needs at least {self.min_length} points, got {len(values)}")
         if np.ptp(values) == 0.0:
-            raise ForecastError("auto_ets: history is constant: there is nothing to smooth")
+            raise ForecastError(f"{self.name}: history is constant: there is nothing to model")
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # overflow while searching bad candidates
-                self._model = StatsforecastETS(season_length=self.season_length).fit(values)
-        except (ValueError, KeyError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            raise ForecastError(f"auto_ets: fit failed ({type(exc).__name__}: {exc})") from exc
+                warnings.simplefilter("ignore")  # overflow while searching bad candidates, convergence notes
+                self._model = self._build(values).fit(values)
+        except FIT_ERRORS as exc:
+            raise ForecastError(f"{self.name}: fit failed ({type(exc).__name__}: {exc})") from exc
         self._index = y.index
         return self
 
     def predict(self, horizon: int, levels: Sequence[int] = (80, 95)) -> Forecast:
         if not hasattr(self, "_model"):
-            raise ForecastError("auto_ets: call fit() before predict()")
+            raise ForecastError(f"{self.name}: call fit() before predict()")
         index = future_index(self._index, horizon)
         wanted = sorted(set(levels))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            raw = self._model.predict(h=horizon, level=wanted or None)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = self._model.predict(h=horizon, level=wanted or None)
+        except FIT_ERRORS as exc:
+            raise ForecastError(f"{self.name}: predict failed ({type(exc).__name__}: {exc})") from exc
         lower = {lvl: raw[f"lo-{lvl}"] for lvl in wanted}
         upper = {lvl: raw[f"hi-{lvl}"] for lvl in wanted}
         return make_forecast(self.name, index, raw["mean"], lower, upper, self.describe())
 
     def describe(self) -> dict[str, Any]:
-        """The chosen model and its fit statistics, JSON-safe."""
+        """The fitted model's settings, JSON-safe."""
+        return {"season_length": self.season_length}
+
+
+class AutoETS(StatsforecastModel):
+    """statsforecast's AutoETS (a port of R forecast::ets) with its analytic prediction intervals.
+
+    Unlike R's ets it also searches seasonal models when the season is longer than 24 steps (288 at
+    5 minutes), which costs tens of seconds per fit on two weeks of 5-minute data.
+    Raises ForecastError on a series it cannot fit; make_forecaster wraps it in WithFallback so a
+    batch never fails on one series.
+    """
+
+    name = "auto_ets"
+    min_seasons = 3  # ETS needs a few seasons to tell the seasonal states from noise
+
+    def _build(self, values: np.ndarray) -> Any:
+        # imported here: statsforecast takes ~2 s to import and is an optional extra (headroom[ml])
+        from statsforecast.models import AutoETS as StatsforecastETS
+
+        return StatsforecastETS(season_length=self.season_length)
+
+    def describe(self) -> dict[str, Any]:
         fitted = self._model.model_
         return {
             "season_length": self.season_length,
@@ -71,6 +97,50 @@ class AutoETS(Forecaster):
             "aicc": _json_float(fitted.get("aicc")),
             "sigma2": _json_float(fitted.get("sigma2")),
         }
+
+
+class AutoARIMA(StatsforecastModel):
+    """statsforecast's AutoARIMA (Hyndman-Khandakar stepwise search, as R forecast::auto.arima), default settings."""
+
+    name = "auto_arima"
+
+    def _build(self, values: np.ndarray) -> Any:
+        from statsforecast.models import AutoARIMA as StatsforecastARIMA
+
+        return StatsforecastARIMA(season_length=self.season_length)
+
+    def describe(self) -> dict[str, Any]:
+        p, q, sp, sq, period, d, sd = (int(v) for v in self._model.model_["arma"])
+        return {
+            "season_length": self.season_length,
+            "order": [p, d, q],
+            "seasonal_order": [sp, sd, sq, period],
+            "aicc": _json_float(self._model.model_.get("aicc")),
+        }
+
+
+class MSTL(StatsforecastModel):
+    """statsforecast's MSTL: STL with the daily season, plus the weekly one (7 seasons) when the history
+    holds at least two weeks; the deseasonalised rest forecast by AutoETS (trend only, ZZN), whose
+    intervals the repeated seasonal pattern is added to."""
+
+    name = "mstl"
+
+    def seasons_for(self, length: int) -> list[int]:
+        """The season lengths used for a history of `length` steps."""
+        weekly = WEEK_IN_DAYS * self.season_length
+        return [self.season_length, weekly] if length >= 2 * weekly else [self.season_length]
+
+    def _build(self, values: np.ndarray) -> Any:
+        from statsforecast.models import MSTL as StatsforecastMSTL
+        from statsforecast.models import AutoETS as StatsforecastETS
+
+        self._seasons = self.seasons_for(len(values))
+        return StatsforecastMSTL(season_length=self._seasons, trend_forecaster=StatsforecastETS(model="ZZN"))
+
+    def describe(self) -> dict[str, Any]:
+        trend = self._model.trend_forecaster.model_
+        return {"season_length": self.season_length, "seasons": self._seasons, "trend": str(trend["method"])}
 
 
 def _json_float(value: Any) -> float | None:

@@ -264,8 +264,10 @@ def demo(
 
 
 def _register_benchmarks() -> None:
+    from services.cli_eval import eval_command
     from services.cli_rightsize import rightsize_eval_command
 
+    cli.command("eval")(eval_command)
     cli.command("rightsize-eval")(rightsize_eval_command)
 
 

@@ -29,6 +29,17 @@ def forecaster(request: pytest.FixtureRequest) -> Forecaster:
     return make_forecaster(request.param, SEASON)
 
 
+_FITTED: dict[str, Forecaster] = {}
+
+
+@pytest.fixture
+def fitted(forecaster: Forecaster, cpu: pd.Series) -> Forecaster:
+    """The forecaster fitted on cpu, fitted once per model for the tests that only predict (AutoARIMA takes seconds)."""
+    if forecaster.name not in _FITTED:
+        _FITTED[forecaster.name] = forecaster.fit(cpu)
+    return _FITTED[forecaster.name]
+
+
 def assert_well_formed(forecast: Forecast, history: pd.Series, horizon: int, levels: tuple[int, ...]) -> None:
     """Length, index continuing the history at its step, NaN-free, levels as asked, bands nested around the mean."""
     step = history.index[1] - history.index[0]
@@ -47,8 +58,8 @@ def test_fit_returns_self(forecaster: Forecaster, cpu: pd.Series) -> None:
     assert forecaster.fit(cpu) is forecaster
 
 
-def test_predict_continues_history_with_ordered_bands(forecaster: Forecaster, cpu: pd.Series) -> None:
-    forecast = forecaster.fit(cpu).predict(HORIZON, (80, 95))
+def test_predict_continues_history_with_ordered_bands(fitted: Forecaster, cpu: pd.Series) -> None:
+    forecast = fitted.predict(HORIZON, (80, 95))
     assert_well_formed(forecast, cpu, HORIZON, (80, 95))
     assert "fallback" not in forecast.params  # two weeks of real data needs no fallback
     assert forecast.mean.index.tz is not None
@@ -57,8 +68,8 @@ def test_predict_continues_history_with_ordered_bands(forecaster: Forecaster, cp
 
 
 @pytest.mark.parametrize("levels", [(50,), (60, 90, 99), ()])
-def test_levels_respected(forecaster: Forecaster, cpu: pd.Series, levels: tuple[int, ...]) -> None:
-    forecast = forecaster.fit(cpu).predict(HORIZON, levels)
+def test_levels_respected(fitted: Forecaster, cpu: pd.Series, levels: tuple[int, ...]) -> None:
+    forecast = fitted.predict(HORIZON, levels)
     assert_well_formed(forecast, cpu, HORIZON, levels)
 
 
@@ -68,15 +79,15 @@ def test_index_follows_history_step(forecaster: Forecaster, cpu: pd.Series) -> N
     assert_well_formed(forecast, two_hourly, 5, (80, 95))
 
 
-def test_new_is_unfitted_and_independent(forecaster: Forecaster, cpu: pd.Series) -> None:
-    before = forecaster.fit(cpu).predict(HORIZON).to_frame()
-    fresh = forecaster.new()
-    assert fresh is not forecaster
-    assert type(fresh) is type(forecaster) and fresh.season_length == forecaster.season_length
+def test_new_is_unfitted_and_independent(fitted: Forecaster, cpu: pd.Series) -> None:
+    before = fitted.predict(HORIZON).to_frame()
+    fresh = fitted.new()
+    assert fresh is not fitted
+    assert type(fresh) is type(fitted) and fresh.season_length == fitted.season_length
     with pytest.raises(ForecastError):
         fresh.predict(HORIZON)
     fresh.fit(cpu.iloc[: len(cpu) // 2] * 3.0)
-    pd.testing.assert_frame_equal(forecaster.predict(HORIZON).to_frame(), before)
+    pd.testing.assert_frame_equal(fitted.predict(HORIZON).to_frame(), before)
 
 
 def test_constant_series(forecaster: Forecaster, cpu: pd.Series) -> None:
