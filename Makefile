@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install frontend openapi system-deps test test-unit lint demo bench clean
+.PHONY: help install frontend openapi system-deps test test-unit lint demo bench screenshots clean
 
 help:
 	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
@@ -52,6 +52,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	bash bench/rightsize/run.sh
 	bash bench/run_forecast_bench.sh
+	$(PY) bench/distributed_bench.py
+	$(PY) bench/dashboard_bench.py
+
+# README screenshots of the dashboard, made from the demo (docs/screenshots/).
+screenshots: $(STAMP) frontend
+	$(PY) scripts/screenshots.py
 
 demo: $(STAMP) frontend
 	$(VENV)/bin/headroom demo

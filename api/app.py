@@ -1,4 +1,4 @@
-"""The FastAPI app factory: routers under /api, JSON errors, the built dashboard at /."""
+"""The FastAPI app factory: routers under /api, JSON errors, request ids and /metrics, the built dashboard at /."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import forecasts, health, resources, series, sources, tokens
+from api.routers import adhoc, alerts, forecasts, health, recommendations, resources, series, sources, tokens, training
+from api.telemetry import install_telemetry
 from services.settings import Settings, get_settings
 
 DESCRIPTION = (
@@ -47,8 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
     install_error_handlers(app)
+    install_telemetry(app)
     api = APIRouter(prefix="/api")
-    for module in (health, resources, series, forecasts, sources, tokens):
+    for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens):
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

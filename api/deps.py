@@ -79,3 +79,4 @@ def require(role: Role) -> Callable[[Principal], Principal]:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
+EditorPrincipal = Annotated[Principal, Depends(require("editor"))]

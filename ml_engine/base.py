@@ -6,7 +6,7 @@ ml_engine is a pure library: pandas/numpy in, forecasts out. It imports nothing 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,3 +60,18 @@ class Forecaster(ABC):
     def new(self) -> Forecaster:
         """A fresh, unfitted copy with the same settings."""
         return type(self)(season_length=self.season_length)
+
+    # Warm start, the contract of the daily refit:
+    #   forecast = make_forecaster(name, m).warm_start(previous.params.get("state")).fit(y).predict(h, levels)
+    #   store forecast.params; tomorrow pass params["state"] back to warm_start() before fit().
+    # state is JSON-safe (plain dicts, lists, str, int, float, bool, None). A model uses what it can of it
+    # (chosen ARIMA orders, the ETS model, ensemble weights and calibrated intervals) and ignores a state it
+    # cannot use (None, another model's, another season, an older format), so passing it is always safe.
+
+    def warm_start(self, state: Mapping[str, Any] | None) -> Forecaster:
+        """Remember what yesterday's fit chose, to be reused by the next fit(); returns self. Default: ignored."""
+        return self
+
+    def fit_state(self) -> dict[str, Any] | None:
+        """After fit(): the JSON-safe state warm_start() accepts, or None when the model has nothing to keep."""
+        return None

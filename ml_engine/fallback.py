@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,13 @@ class WithFallback(Forecaster):
 
     def new(self) -> WithFallback:
         return WithFallback(self.primary.new())
+
+    def warm_start(self, state: Mapping[str, Any] | None) -> WithFallback:
+        self.primary.warm_start(state)
+        return self
+
+    def fit_state(self) -> dict[str, Any] | None:
+        return None if getattr(self, "_fallback", None) is not None else self.primary.fit_state()
 
     def fit(self, y: pd.Series) -> WithFallback:
         y = check_history(y)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,8 +57,14 @@ class Prophet(Forecaster):
         if np.ptp(values) == 0.0:
             raise ForecastError("prophet: history is constant: there is nothing to model")
         frame = pd.DataFrame({"ds": _naive_utc(y.index), "y": values})
+        init = getattr(self, "_init", None)
         try:
-            self._model = meta_prophet().fit(frame)
+            try:
+                self._model = meta_prophet().fit(frame, init=init) if init else meta_prophet().fit(frame)
+            except (RuntimeError, ValueError, TypeError, KeyError, AttributeError):
+                if not init:
+                    raise
+                self._model = meta_prophet().fit(frame)  # yesterday's parameters do not fit today's model shape
         except (RuntimeError, ValueError) as exc:  # cmdstan optimisation failures surface as RuntimeError
             raise ForecastError(f"prophet: fit failed ({type(exc).__name__}: {exc})") from exc
         self._index = y.index
@@ -84,6 +90,20 @@ class Prophet(Forecaster):
         finally:
             np.random.set_state(state)
         return make_forecast(self.name, index, mean, lower, upper, self.describe())
+
+    def warm_start(self, state: Mapping[str, Any] | None) -> Prophet:
+        """Start the optimiser from yesterday's fitted parameters (Prophet's documented warm start)."""
+        init = (state or {}).get("init")
+        self._init: dict[str, Any] | None = None
+        if isinstance(init, Mapping):  # Stan wants arrays for the vector parameters
+            self._init = {k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v for k, v in init.items()}
+        return self
+
+    def fit_state(self) -> dict[str, Any] | None:
+        params = self._model.params
+        init: dict[str, Any] = {name: float(params[name][0][0]) for name in ("k", "m", "sigma_obs")}
+        init.update({name: [float(v) for v in params[name][0]] for name in ("delta", "beta")})
+        return {"init": init}
 
     def describe(self) -> dict[str, Any]:
         """Which seasonalities Prophet switched on for this history."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from ml_engine.intervals import check_history, future_index, make_forecast
 # Errors statsforecast raises on a series it cannot fit (numba code raises plain ValueError/ZeroDivisionError).
 FIT_ERRORS = (ValueError, KeyError, IndexError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
 WEEK_IN_DAYS = 7
+YEAR_IN_DAYS = 365
 
 
 class StatsforecastModel(Forecaster):
@@ -77,17 +78,32 @@ class AutoETS(StatsforecastModel):
     Unlike R's ets it also searches seasonal models when the season is longer than 24 steps (288 at
     5 minutes), which costs tens of seconds per fit on two weeks of 5-minute data.
     Raises ForecastError on a series it cannot fit; make_forecaster wraps it in WithFallback so a
-    batch never fails on one series.
+    batch never fails on one series. Warm start: the model chosen yesterday (e.g. "AAdA") is refitted
+    without the search.
     """
 
     name = "auto_ets"
     min_seasons = 3  # ETS needs a few seasons to tell the seasonal states from noise
 
+    def warm_start(self, state: Mapping[str, Any] | None) -> AutoETS:
+        spec = (state or {}).get("ets")
+        ok = isinstance(spec, str) and len(spec) == 4 and (state or {}).get("season_length") == self.season_length
+        self._spec: str | None = spec if ok else None
+        return self
+
     def _build(self, values: np.ndarray) -> Any:
         # imported here: statsforecast takes ~2 s to import and is an optional extra (headroom[ml])
         from statsforecast.models import AutoETS as StatsforecastETS
 
+        spec = getattr(self, "_spec", None)
+        if spec:
+            return StatsforecastETS(season_length=self.season_length, model=spec[:3], damped=spec[3] == "d")
         return StatsforecastETS(season_length=self.season_length)
+
+    def fit_state(self) -> dict[str, Any] | None:
+        components = str(self._model.model_["components"])  # e.g. "AAAD": error, trend, season, D(amped) or N
+        spec = components[:3] + ("d" if components[3:4] == "D" else "n")
+        return {"season_length": self.season_length, "ets": spec}
 
     def describe(self) -> dict[str, Any]:
         fitted = self._model.model_
@@ -100,14 +116,49 @@ class AutoETS(StatsforecastModel):
 
 
 class AutoARIMA(StatsforecastModel):
-    """statsforecast's AutoARIMA (Hyndman-Khandakar stepwise search, as R forecast::auto.arima), default settings."""
+    """statsforecast's AutoARIMA (Hyndman-Khandakar stepwise search, as R forecast::auto.arima), default settings.
+
+    Warm start: yesterday's orders (and mean/drift terms) are refitted without the search.
+    """
 
     name = "auto_arima"
 
-    def _build(self, values: np.ndarray) -> Any:
+    def warm_start(self, state: Mapping[str, Any] | None) -> AutoARIMA:
+        state = state or {}
+        ok = state.get("season_length") == self.season_length and isinstance(state.get("order"), list)
+        self._spec: dict[str, Any] | None = dict(state) if ok else None
+        return self
+
+    def _search(self) -> Any:
         from statsforecast.models import AutoARIMA as StatsforecastARIMA
 
         return StatsforecastARIMA(season_length=self.season_length)
+
+    def _build(self, values: np.ndarray) -> Any:
+        from statsforecast.models import ARIMA
+
+        spec = getattr(self, "_spec", None)
+        if not spec:
+            return self._search()
+        return ARIMA(
+            order=tuple(spec["order"]),
+            seasonal_order=tuple(spec["seasonal_order"][:3]),
+            season_length=self.season_length,
+            include_mean=bool(spec.get("mean", True)),
+            include_drift=bool(spec.get("drift", False)),
+            method="CSS",  # the orders are known: conditional sum of squares refits them in milliseconds
+        )
+
+    def fit_state(self) -> dict[str, Any] | None:
+        described = self.describe()
+        coef = self._model.model_.get("coef") or {}
+        return {
+            "season_length": self.season_length,
+            "order": described["order"],
+            "seasonal_order": described["seasonal_order"],
+            "mean": "intercept" in coef,
+            "drift": "drift" in coef,
+        }
 
     def describe(self) -> dict[str, Any]:
         p, q, sp, sq, period, d, sd = (int(v) for v in self._model.model_["arma"])
@@ -119,6 +170,30 @@ class AutoARIMA(StatsforecastModel):
         }
 
 
+class QuickAutoARIMA(AutoARIMA):
+    """AutoARIMA for the ensemble: the same stepwise search over smaller orders (p, q <= 3, P, Q <= 1) with the
+    CSS approximation, a few times faster than the default; the baseline `auto_arima` keeps the defaults."""
+
+    def _search(self) -> Any:
+        from statsforecast.models import AutoARIMA as StatsforecastARIMA
+
+        return StatsforecastARIMA(
+            season_length=self.season_length, max_p=3, max_q=3, max_P=1, max_Q=1, approximation=True
+        )
+
+
+class Theta(StatsforecastModel):
+    """statsforecast's AutoTheta: the best of the standard, optimised and dynamic Theta models, seasonally adjusted
+    by classical decomposition when a seasonality test says so."""
+
+    name = "theta"
+
+    def _build(self, values: np.ndarray) -> Any:
+        from statsforecast.models import AutoTheta
+
+        return AutoTheta(season_length=self.season_length)
+
+
 class MSTL(StatsforecastModel):
     """statsforecast's MSTL: STL with the daily season, plus the weekly one (7 seasons) when the history
     holds at least two weeks; the deseasonalised rest forecast by AutoETS (trend only, ZZN), whose
@@ -127,7 +202,10 @@ class MSTL(StatsforecastModel):
     name = "mstl"
 
     def seasons_for(self, length: int) -> list[int]:
-        """The season lengths used for a history of `length` steps."""
+        """The season lengths used for a history of `length` steps: for daily data (season 7) the week, and the
+        year once two years are there; otherwise the day, and the week once two weeks are there."""
+        if self.season_length == WEEK_IN_DAYS:
+            return [WEEK_IN_DAYS, YEAR_IN_DAYS] if length >= 2 * YEAR_IN_DAYS else [WEEK_IN_DAYS]
         weekly = WEEK_IN_DAYS * self.season_length
         return [self.season_length, weekly] if length >= 2 * weekly else [self.season_length]
 
@@ -136,7 +214,21 @@ class MSTL(StatsforecastModel):
         from statsforecast.models import AutoETS as StatsforecastETS
 
         self._seasons = self.seasons_for(len(values))
-        return StatsforecastMSTL(season_length=self._seasons, trend_forecaster=StatsforecastETS(model="ZZN"))
+        spec = getattr(self, "_trend_spec", None)
+        trend = StatsforecastETS(model=spec[:3], damped=spec[3] == "d") if spec else StatsforecastETS(model="ZZN")
+        return StatsforecastMSTL(season_length=self._seasons, trend_forecaster=trend)
+
+    def warm_start(self, state: Mapping[str, Any] | None) -> MSTL:
+        """Reuse yesterday's trend model (e.g. "AAdN") instead of searching it again."""
+        spec = (state or {}).get("trend_ets")
+        ok = isinstance(spec, str) and len(spec) == 4 and (state or {}).get("season_length") == self.season_length
+        self._trend_spec: str | None = spec if ok else None
+        return self
+
+    def fit_state(self) -> dict[str, Any] | None:
+        components = str(self._model.trend_forecaster.model_["components"])
+        spec = components[:3] + ("d" if components[3:4] == "D" else "n")
+        return {"season_length": self.season_length, "trend_ets": spec}
 
     def describe(self) -> dict[str, Any]:
         trend = self._model.trend_forecaster.model_

@@ -17,6 +17,7 @@ Role = Literal["viewer", "editor", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
 TOKEN_PREFIX = "hdr_"  # noqa: S105 - a public prefix, not a secret
 _RANK = {role: i for i, role in enumerate(ROLES)}
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is recorded to the minute
 
 
 class AuthError(Exception):
@@ -118,7 +119,8 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
         raise AuthError(f"token {row.prefix}… expired on {row.expires_at:%Y-%m-%d}; ask an admin for a new one")
     if not row.user.is_active:
         raise AuthError("this token's user is deactivated")
-    row.last_used_at = now
+    if row.last_used_at is None or abs(now - row.last_used_at) >= LAST_USED_RESOLUTION:
+        row.last_used_at = now  # at most one write a minute per token: a read stays a read
     return Principal(
         user_id=row.user.id,
         email=row.user.email,

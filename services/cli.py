@@ -112,8 +112,10 @@ def train(
     series: Annotated[list[str] | None, typer.Option("--series", help="Series id; repeat; default all")] = None,
     as_of: Annotated[str | None, typer.Option(help="Day the forecast is made (YYYY-MM-DD); default today")] = None,
     jobs: Annotated[int, typer.Option(min=0, max=64, help="Processes to train on; 0 = one per core")] = 0,
+    force: Annotated[bool, typer.Option(help="Retrain series already trained that day")] = False,
 ) -> None:
-    """Fit and store hourly forecasts (mean and p95 within the hour) with 80% and 95% intervals."""
+    """Fit and store hourly forecasts (mean and p95 within the hour) and daily cost forecasts, with 80% and 95%
+    intervals; progress of the daily runs: `headroom training runs`."""
     import os
 
     from services.training_pool import train_in_processes
@@ -129,9 +131,8 @@ def train(
         def tick(done: int, total: int, series_id: str) -> None:
             bar.update(task, completed=done, total=total, description=f"trained {series_id}")
 
-        summary = train_in_processes(as_of=day, metrics_url=settings.metrics_url, db_url=settings.database_url,
-                                     settings=settings.forecasting, jobs=jobs or os.cpu_count() or 1,
-                                     series_ids=series, progress=tick)
+        summary = train_in_processes(as_of=day, settings=settings, jobs=jobs or os.cpu_count() or 1,
+                                     series_ids=series, progress=tick, force=force)
     out.print(f"trained {len(summary.trained)} of {summary.total} series as of {day} in {summary.seconds:.0f}s"
               f"; skipped {len(summary.skipped)}, failed {len(summary.errors)}")
     for series_id, reason in sorted(summary.skipped.items()):
@@ -231,24 +232,37 @@ def serve(
     """Serve the API and the dashboard."""
     import uvicorn
 
+    from services.logs import configure_logging
+
     settings = _settings()
+    configure_logging(settings)  # text or JSON with request ids; the API logs each request itself
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(), log_config=None, access_log=False)
 
 
 @cli.command()
-def worker(concurrency: Annotated[int, typer.Option(help="Worker processes")] = 2) -> None:
-    """Run a Celery worker."""
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Task processes; default HEADROOM_DEPLOY__WORKER_CONCURRENCY")]
+    = None,
+) -> None:
+    """Run a Celery worker (node HEADROOM_DEPLOY__WORKER_NAME, /metrics on HEADROOM_DEPLOY__WORKER_METRICS_PORT)."""
+    from services.telemetry import prepare_worker_metrics
+
+    settings = _settings()
+    prepare_worker_metrics(settings)  # before the tasks are imported: their processes inherit the metrics setup
     from services.tasks import app
 
-    app.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={_settings().log_level}"])
+    app.worker_main(["worker", f"--concurrency={concurrency or settings.deploy.worker_concurrency}",
+                     f"--loglevel={settings.log_level}", f"--hostname={settings.deploy.worker_name}"])
 
 
 @cli.command()
 def beat() -> None:
     """Run Celery beat (exactly one per deployment)."""
+    from services.logs import configure_celery_logging
     from services.tasks import app
 
+    configure_celery_logging(_settings())
     app.start(["beat", f"--loglevel={_settings().log_level}"])
 
 
@@ -272,6 +286,16 @@ def _register_benchmarks() -> None:
 
 
 _register_benchmarks()
+
+
+def _register_command_groups() -> None:
+    from services import cli_alerts, cli_deploy, cli_recommend, cli_training
+
+    for module in (cli_training, cli_recommend, cli_alerts, cli_deploy):
+        module.register(cli)
+
+
+_register_command_groups()
 
 
 def main() -> None:

@@ -13,11 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from ml_engine.evaluation import ModelFactory, OriginResult, evaluate_origin
 from services.evaluation import (
     DEFAULT_MODELS,
+    PRODUCT_MODEL,
     Dataset,
     EvalError,
     load_dataset,
     report_markdown,
     resolve_models,
+    train_global_nn,
     write_forecasts,
     write_reports,
 )
@@ -43,8 +45,9 @@ def eval_command(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N files, by name")] = None,
 ) -> None:
     """Score forecasting models with rolling origins (MASE, sMAPE, coverage, MSIS, seconds per series)."""
+    chosen = [m.strip() for m in models.split(",") if m.strip()]
     try:
-        factories = resolve_models([m.strip() for m in models.split(",") if m.strip()])
+        resolve_models(chosen)
         dataset = load_dataset(directory, limit)
     except EvalError as exc:
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
@@ -58,8 +61,13 @@ def eval_command(
         err.print(f"[red]error[/red] {directory}: no series the protocol can score", highlight=False)
         raise typer.Exit(2)
 
+    global_nn, nn_note = None, ""
+    if PRODUCT_MODEL in chosen:
+        err.print(f"{dataset.name}: training the global network on the histories before the first origins")
+        global_nn, nn_note = train_global_nn(dataset)
+    factories = resolve_models(chosen, global_nn)
     results, warmup = run_dataset(dataset, factories)
-    markdown = report_markdown(dataset, results, warmup)
+    markdown = report_markdown(dataset, results, warmup, [nn_note] if nn_note else [])
     typer.echo(markdown)
     written = write_reports(dataset, results, markdown, out_dir)
     if save_forecasts is not None:

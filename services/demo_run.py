@@ -47,6 +47,8 @@ def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Cons
     console.print(f"[green]✓[/green] data loaded ({time.monotonic() - started:.0f}s)")
     subprocess.run([*cmd, "train"], check=True)
     console.print(f"[green]✓[/green] forecasts trained ({time.monotonic() - started:.0f}s)")
+    subprocess.run([*cmd, "recommend", "refresh"], check=True)
+    console.print(f"[green]✓[/green] recommendations refreshed ({time.monotonic() - started:.0f}s)")
     with session_scope(settings.database_url) as session:
         user = ensure_user(session, email="admin@localhost", name="Demo admin", role="admin")
         issued = create_token(session, user=user, name=f"demo {datetime.now(UTC):%Y-%m-%d %H:%M}", role="admin",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from collector.cleaning import CleaningError, CleaningReport, load_series_csv
-from ml_engine import FORECASTERS, make_forecaster
+from ml_engine import FORECASTERS, AutoARIMA, Forecaster, ForecastError, WithFallback, make_forecaster
 from ml_engine.evaluation import (
     ModelFactory,
     OriginResult,
@@ -24,11 +25,15 @@ from ml_engine.evaluation import (
     protocol_for_step,
     summarize,
 )
+from ml_engine.nn import GlobalNN
+from ml_engine.resolution import Hourly, hourly_means, resolution_for
 
 MAX_GAP = timedelta(hours=1)  # BENCHMARK.md: interpolate gaps up to one hour, report longer ones
-PRODUCT_MODEL = "headroom"  # what `headroom train` uses today: AutoETS with the naive fallback
-PRODUCT_BASE = "auto_ets"
-DEFAULT_MODELS = ("seasonal_naive", "auto_ets", "auto_arima", "mstl", "prophet", PRODUCT_MODEL)
+PRODUCT_MODEL = "headroom"  # the product's model: the ensemble with the global network, and the naive fallback
+# AutoARIMA at the protocol's m = 288 (5-minute data) does not finish a fit in 15 CPU-minutes: on such data it is
+# run on hourly means (m = 24) and read back at 5-minute steps; on hourly data it is the same as auto_arima.
+ARIMA_HOURLY = "auto_arima_hourly"
+DEFAULT_MODELS = ("seasonal_naive", "auto_ets", ARIMA_HOURLY, "mstl", "prophet", PRODUCT_MODEL)
 FORECAST_COLUMNS = ["series", "origin", "timestamp", "model", "mean", "lo80", "hi80", "lo95", "hi95"]
 
 
@@ -56,19 +61,56 @@ class Dataset:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def resolve_models(names: Sequence[str] | None) -> dict[str, ModelFactory]:
+def resolve_models(names: Sequence[str] | None, global_nn: GlobalNN | None = None) -> dict[str, ModelFactory]:
     """Factories by model name. Every model runs as the product runs it, wrapped in WithFallback (a series it
-    cannot fit gets the seasonal-naive forecast, counted in the notes); `headroom` is the product's own model."""
+    cannot fit gets the seasonal-naive forecast, counted in the notes); `headroom` is the product's own model,
+    the ensemble, with the dataset's global network as a member when one is given."""
     chosen = list(names or DEFAULT_MODELS)
-    known = sorted(FORECASTERS) + [PRODUCT_MODEL]
+    known = sorted(FORECASTERS) + [ARIMA_HOURLY, PRODUCT_MODEL]
     unknown = [n for n in chosen if n not in known]
     if unknown:
         raise EvalError(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(known)}")
     factories: dict[str, ModelFactory] = {}
     for name in dict.fromkeys(chosen):
-        base = PRODUCT_BASE if name == PRODUCT_MODEL else name
-        factories[name] = partial(make_forecaster, base)
+        if name == PRODUCT_MODEL:
+            factories[name] = partial(_product, global_nn)
+        elif name == ARIMA_HOURLY:
+            factories[name] = _arima_hourly
+        else:
+            factories[name] = partial(make_forecaster, name)
     return factories
+
+
+def _product(global_nn: GlobalNN | None, season_length: int) -> Forecaster:
+    return make_forecaster("ensemble", season_length, global_nn)
+
+
+def _arima_hourly(season_length: int) -> Forecaster:
+    return WithFallback(Hourly(AutoARIMA(season_length=season_length)))
+
+
+def train_global_nn(dataset: Dataset) -> tuple[GlobalNN | None, str]:
+    """One GlobalNN for the dataset, trained on every series' history before its first origin (no peeking), at the
+    resolution the ensemble models it (hourly means for 5-minute data); None and the reason when it cannot be."""
+    if not dataset.series:
+        return None, "no series"
+    start = time.perf_counter()
+    histories: list[pd.Series] = []
+    season = 0
+    for s in dataset.series:
+        history = s.y.iloc[: s.positions[0]].interpolate(limit_direction="both")
+        res = resolution_for(pd.Timedelta(seconds=s.report.step_seconds), s.protocol.season_length, len(history))
+        season = season or res.model_season
+        if res.model_season == season:
+            histories.append(hourly_means(history, res.per_hour) if res.hourly else history)
+    try:
+        nn = GlobalNN(season_length=season).fit(histories)
+    except ForecastError as exc:
+        return None, f"global network not trained: {exc}"
+    seconds = time.perf_counter() - start
+    return nn, f"global network (member global_nn) trained once on {nn.training['windows']} windows of " + (
+        f"{len(histories)} series' histories before their first origin, season {season}: {seconds:.1f} s"
+    )
 
 
 def load_dataset(directory: Path, limit: int | None = None) -> Dataset:
@@ -126,10 +168,12 @@ def _first_reason(rows: list[OriginResult]) -> str:
     return f"e.g. {rows[0].series}: {rows[0].note}"
 
 
-def report_markdown(dataset: Dataset, results: list[OriginResult], warmup: dict[str, float]) -> str:
-    """The dataset's table and its notes, as Markdown."""
+def report_markdown(
+    dataset: Dataset, results: list[OriginResult], warmup: dict[str, float], extra: Sequence[str] = ()
+) -> str:
+    """The dataset's table and its notes (and any extra notes), as Markdown."""
     table = markdown_table(summarize(per_series(results)))
-    notes = "\n".join(f"- {n}" for n in dataset_notes(dataset, results, warmup))
+    notes = "\n".join(f"- {n}" for n in [*dataset_notes(dataset, results, warmup), *extra])
     return f"## {dataset.name}\n\n{table}\n\n{notes}\n"
 
 

@@ -15,6 +15,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from collector.config import DemoSourceSettings, FilesSourceSettings, ProvidersSettings
+from services.alerting.config import AlertingSettings
+from services.recommend.config import RecommendSettings
 
 __all__ = ["DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
@@ -27,8 +29,8 @@ class SettingsError(RuntimeError):
 
 
 class ForecastingSettings(BaseModel):
-    model: Literal["auto_ets", "seasonal_naive"] = Field(
-        "auto_ets", description="Forecaster used by training until the ensemble lands."
+    model: Literal["ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive"] = Field(
+        "ensemble", description="Forecaster used by training: the backtest-weighted ensemble, or one of its members."
     )
     horizon_hours: int = Field(168, ge=1, le=24 * 14, description="Hourly forecast horizon.")
     history_days: int = Field(28, ge=2, le=365, description="Days of history a model is fitted on.")
@@ -42,6 +44,51 @@ class ForecastingSettings(BaseModel):
         if not v or any(not 50 <= lvl <= 99 for lvl in v):
             raise ValueError("levels must be whole percentages between 50 and 99, e.g. [80, 95]")
         return sorted(set(v))
+
+
+class TrainingSettings(BaseModel):
+    """Daily retraining, model registry, cost forecasts, accuracy tracking and anomaly detection."""
+
+    chunk_size: int = Field(25, ge=1, le=1000, description="Series per retrain task of the daily fan-out.")
+    visibility_timeout_seconds: int = Field(
+        3600, ge=5, le=86400, description="Redis broker: an unacknowledged task goes back to the queue after this "
+        "long (a worker died); keep it above the longest retrain chunk."
+    )
+    stale_after_days: int = Field(
+        7, ge=1, le=30, description="A candidate is served anyway when the active model's forecast is this old."
+    )
+    cost_horizon_days: int = Field(92, ge=1, le=365, description="Daily cost forecast horizon.")
+    cost_history_days: int = Field(365, ge=28, le=1095, description="Days of cost history a model is fitted on.")
+    cost_min_history_days: int = Field(28, ge=14, le=365, description="Shorter cost series get no forecast.")
+    anomaly_lookback_days: int = Field(14, ge=1, le=90, description="Window the anomaly refresh re-examines.")
+    anomaly_merge_gap_steps: int = Field(
+        3, ge=0, le=48, description="Anomalous points at most this many steps apart are one incident."
+    )
+    accuracy_refresh_minutes: int = Field(60, ge=5, le=1440, description="Beat period of scoring and anomalies.")
+
+
+class AdhocSettings(BaseModel):
+    """Bring-your-own-data forecasts (POST /api/forecasts/adhoc)."""
+
+    max_upload_bytes: int = Field(
+        5_000_000, ge=1_000, le=200_000_000, description="Largest CSV accepted; bigger uploads get HTTP 413."
+    )
+    max_horizon_hours: int = Field(24 * 31, ge=1, le=24 * 366, description="Longest forecast asked of an upload.")
+
+
+class DeploySettings(BaseModel):
+    """How the processes of the distributed mode log, name themselves and expose their metrics."""
+
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line, with the request id (for log collectors)."
+    )
+    worker_name: str = Field(
+        "worker@%h", min_length=1, description="Celery node name of `headroom worker`; %h is the host name."
+    )
+    worker_concurrency: int = Field(2, ge=1, le=64, description="Task processes per `headroom worker`.")
+    worker_metrics_port: int = Field(
+        9808, ge=0, le=65535, description="Port of a worker's /metrics for Prometheus (on HEADROOM_API_HOST); 0 = off."
+    )
 
 
 class Settings(BaseSettings):
@@ -77,6 +124,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     providers: ProvidersSettings = ProvidersSettings()
     forecasting: ForecastingSettings = ForecastingSettings()
+    deploy: DeploySettings = DeploySettings()
+    recommend: RecommendSettings = RecommendSettings()
+    adhoc: AdhocSettings = AdhocSettings()
+    training: TrainingSettings = TrainingSettings()
+    alerts: AlertingSettings = AlertingSettings()
 
     @field_validator("metrics_url")
     @classmethod

@@ -17,6 +17,8 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
+from services.alerting import TASK_CHECK_FOR_ALERT_DELIVERIES, TASK_CHECK_FOR_ALERTS
+from services.recommend import TASK_REFRESH_RECOMMENDATIONS
 from services.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -25,11 +27,16 @@ TASK_CHECK_FOR_COLLECTION = "headroom.check_for_collection"
 TASK_COLLECT_SOURCE = "headroom.collect_source"
 TASK_CHECK_FOR_RETRAIN = "headroom.check_for_retrain"
 TASK_RETRAIN_SERIES = "headroom.retrain_series"
+TASK_RETRAIN_GLOBAL = "headroom.retrain_global"
+TASK_RETRAIN_CHUNK = "headroom.retrain_chunk"
+TASK_REFRESH_ACCURACY = "headroom.refresh_accuracy"
 
 
 def make_celery(settings: Settings) -> Celery:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Celery("headroom", broker=settings.broker_url, backend=settings.result_backend)
+    app = Celery("headroom", broker=settings.broker_url, backend=settings.result_backend,
+                 include=["services.alerting.tasks", "services.recommend.tasks"])
+    alerts = settings.alerts
     interval = settings.collect_interval_minutes * 60
     app.conf.update(
         task_acks_late=True,
@@ -43,6 +50,12 @@ def make_celery(settings: Settings) -> Celery:
         result_expires=timedelta(days=1),
         timezone="UTC",
         broker_connection_retry_on_startup=True,
+        # Redis: a task a dead worker held goes back to the queue after this long (acks_late)
+        # and the sweep for such tasks runs every 10 s (kombu's default scans only every 10th time: ~100 s)
+        broker_transport_options=(
+            {"visibility_timeout": settings.training.visibility_timeout_seconds, "unacked_restore_throttle": 1}
+            if settings.broker_url.startswith(("redis://", "rediss://")) else {}  # the SQL transport takes neither
+        ),
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={
             "check-for-collection": {
@@ -54,6 +67,27 @@ def make_celery(settings: Settings) -> Celery:
                 "task": TASK_CHECK_FOR_RETRAIN,
                 "schedule": crontab(minute=0, hour=settings.forecasting.retrain_hour_utc),
                 "options": {"expires": 3600},
+            },
+            "refresh-accuracy": {
+                "task": TASK_REFRESH_ACCURACY,
+                "schedule": timedelta(minutes=settings.training.accuracy_refresh_minutes),
+                "options": {"expires": settings.training.accuracy_refresh_minutes * 60},
+            },
+            "check-for-alerts": {
+                "task": TASK_CHECK_FOR_ALERTS,
+                "schedule": timedelta(seconds=alerts.evaluate_interval_seconds),
+                "options": {"expires": alerts.evaluate_interval_seconds},
+            },
+            "refresh-recommendations": {  # after the daily training, whose forecasts it reads
+                "task": TASK_REFRESH_RECOMMENDATIONS,
+                "schedule": crontab(minute=30, hour=(settings.forecasting.retrain_hour_utc
+                                                     + settings.recommend.refresh_hours_after_training) % 24),
+                "options": {"expires": 3600},
+            },
+            "check-for-alert-deliveries": {
+                "task": TASK_CHECK_FOR_ALERT_DELIVERIES,
+                "schedule": timedelta(seconds=alerts.deliver_interval_seconds),
+                "options": {"expires": alerts.deliver_interval_seconds},
             },
         },
     )
@@ -127,42 +161,78 @@ def collect_source(source: str) -> dict[str, Any]:
 
 
 @app.task(name=TASK_CHECK_FOR_RETRAIN, ignore_result=True)
-def check_for_retrain(as_of: str | None = None) -> int:
-    """Enqueue retrain_series(series_id, as_of) for every stored series; one lock so two beats never double-train."""
-    from services.metrics import open_metric_store
+def check_for_retrain(as_of: str | None = None, force: bool = False) -> int:
+    """Plan the day's retraining (metric and cost series) and enqueue it in chunks of training.chunk_size; one lock
+    so two beats never double-train, and per-(series, day) items so a series trained that day is skipped."""
+    from services.db.engine import session_scope
+    from services.training_pool import all_series_ids
+    from services.training_runs import start_run
 
     settings = get_settings()
     day = as_of or datetime.now(UTC).date().isoformat()
     with non_blocking_lock(f"check_for_retrain_{day}", settings) as got:
         if not got:
             return 0
-        store = open_metric_store(settings.metrics_url)
-        try:
-            ids = [s.series_id for s in store.series()]
-        finally:
-            store.close()
-        for series_id in ids:
-            retrain_series.apply_async(args=[series_id, day], expires=24 * 3600)
+        ids = all_series_ids(settings)
+        with session_scope(settings.database_url) as session:
+            start_run(session, date.fromisoformat(day), len(ids))
+        size = settings.training.chunk_size
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        retrain_global.apply_async(args=[day, chunks, force], expires=24 * 3600)
         return len(ids)
 
 
-@app.task(name=TASK_RETRAIN_SERIES)
-def retrain_series(series_id: str, as_of: str) -> dict[str, Any]:
-    """Train and store the forecast of one series as of a day; re-running replaces, never duplicates."""
+@app.task(name=TASK_RETRAIN_GLOBAL, acks_late=True, reject_on_worker_lost=True)
+def retrain_global(as_of: str, chunks: list[list[str]], force: bool = False) -> dict[str, Any]:
+    """Train the day's global network once (when the ensemble uses one), then enqueue the per-series chunks."""
+    from services.global_model import ensure_global_model
+
+    settings = get_settings()
+    with non_blocking_lock(f"retrain_global_{as_of}", settings) as got:
+        uri = ensure_global_model(settings, date.fromisoformat(as_of)) if got else None
+    for chunk in chunks:
+        retrain_chunk.apply_async(args=[chunk, as_of, force], expires=24 * 3600)
+    return {"as_of": as_of, "chunks": len(chunks), "global_model": uri}
+
+
+@app.task(name=TASK_RETRAIN_CHUNK, acks_late=True, reject_on_worker_lost=True)
+def retrain_chunk(series_ids: list[str], as_of: str, force: bool = False) -> dict[str, Any]:
+    """Train a chunk of series as of a day. Safe to redeliver: a series whose (series, day) item is committed is
+    skipped, and an item is committed together with the series' models, so each is trained exactly once."""
+    from services.global_model import load_global_model
     from services.metrics import open_metric_store
+    from services.registry import open_artifact_store
     from services.training import train_all
 
     settings = get_settings()
+    day = date.fromisoformat(as_of)
     store = open_metric_store(settings.metrics_url)
     try:
         summary = train_all(
-            as_of=date.fromisoformat(as_of),
-            metric_store=store,
-            db_url=settings.database_url,
-            settings=settings.forecasting,
-            series_ids=[series_id],
+            as_of=day, metric_store=store, db_url=settings.database_url, settings=settings.forecasting,
+            series_ids=series_ids, training=settings.training, artifacts=open_artifact_store(settings.artifacts_url),
+            force=force, global_nn=load_global_model(settings, day),
         )
     finally:
         store.close()
-    return {"series_id": series_id, "as_of": as_of, "trained": bool(summary.trained), "skipped": summary.skipped,
-            "errors": summary.errors}
+    return {"as_of": as_of, "trained": summary.trained, "skipped": summary.skipped, "errors": summary.errors}
+
+
+@app.task(name=TASK_RETRAIN_SERIES)
+def retrain_series(series_id: str, as_of: str, force: bool = False) -> dict[str, Any]:
+    """Train and store the forecast of one series as of a day (a chunk of one)."""
+    result: dict[str, Any] = retrain_chunk(series_ids=[series_id], as_of=as_of, force=force)
+    return result
+
+
+@app.task(name=TASK_REFRESH_ACCURACY, ignore_result=True)
+def refresh_accuracy() -> dict[str, int]:
+    """Score stored forecasts against the actuals that arrived, then update anomaly incidents."""
+    from services.anomalies import refresh_scores_and_anomalies
+
+    settings = get_settings()
+    with non_blocking_lock("refresh_accuracy", settings) as got:
+        if not got:
+            return {}
+        scored, incidents = refresh_scores_and_anomalies(settings)
+        return {"scored": scored, "incidents": incidents}

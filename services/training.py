@@ -1,4 +1,8 @@
-"""Training: fit a forecaster per series and statistic, backtest it, and store forecasts and model versions."""
+"""Training: fit a forecaster per series and statistic, backtest it, register the version and serve its forecast.
+
+Metric series get hourly forecasts of the mean and the p95 within the hour; cost series (cost:total,
+cost:provider:<name>) daily forecasts of effective cost. Each (series, day) is trained once unless forced.
+"""
 
 from __future__ import annotations
 
@@ -12,47 +16,50 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ml_engine import Forecast, clip_forecast, holdout_backtest, make_forecaster, regularize_hourly
+from ml_engine import Forecast, Forecaster, clip_forecast, holdout_backtest, make_forecaster, regularize_hourly
+from ml_engine.metrics import seasonal_scale
+from services.cost_series import COST_STAT, DAY_SECONDS, daily_costs, is_cost_series
 from services.db.engine import session_scope
-from services.db.models import ForecastPointRow, ForecastRow, ModelVersionRow, utcnow
-from services.db.upsert import upsert_rows
+from services.db.models import ForecastRow, ModelVersionRow
 from services.metrics.base import MetricStore, UnknownSeriesError
-from services.settings import ForecastingSettings
+from services.registry import ArtifactStore, NewVersion, active_version, forecast_points, register_version
+from services.registry import served_forecast as _served_forecast
+from services.settings import ForecastingSettings, TrainingSettings
+from services.training_runs import FINAL, item_status, record_item, refresh_run
 
 log = logging.getLogger(__name__)
 
 STATS = ("mean", "p95")  # hourly mean, and the p95 of the samples within each hour
 STEP_SECONDS = 3600
 SEASON_HOURS = 24
+SEASON_DAYS = 7
 HOLDOUT_SHARE = 0.2  # the backtest holds out min(horizon, 20% of history)
-STORED_LEVELS = (80, 95)  # the levels forecast_points has columns for
-FORECASTS = ForecastRow.metadata.tables[ForecastRow.__tablename__]
 
 Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
 class StatResult:
-    """One stored forecast of one statistic of a series."""
+    """One trained statistic of a series: its version, whether it was promoted, and the served forecast."""
 
     stat: str
     model_name: str
     model_version: int
-    forecast_id: int
+    status: str  # active (promoted) or candidate
+    forecast_id: int | None
     points: int
     metrics: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """The outcome for one series: stored forecasts per statistic, or the reason it was skipped."""
+    """The outcome for one series: trained statistics, or the reason it was skipped."""
 
     series_id: str
     as_of: date
-    history_hours: int = 0
+    history_points: int = 0
     stats: tuple[StatResult, ...] = ()
     skipped: str | None = None
 
@@ -74,12 +81,26 @@ class TrainSummary:
 
 
 @dataclass(frozen=True)
+class _Plan:
+    """How one kind of series is modelled."""
+
+    stats: tuple[str, ...]
+    season: int
+    horizon: int
+    step_seconds: int
+
+
+@dataclass(frozen=True)
 class _Fitted:
     stat: str
     history: pd.Series
     forecast: Forecast
     metrics: dict[str, Any]
     params: dict[str, Any]
+
+
+class _TooShort(Exception):
+    """The series has too little history; the message says how much."""
 
 
 def history_window(*, watermark: datetime, as_of: date, history_days: int) -> tuple[datetime, datetime]:
@@ -90,6 +111,40 @@ def history_window(*, watermark: datetime, as_of: date, history_days: int) -> tu
     return end - timedelta(days=history_days), end
 
 
+def _metric_histories(series_id: str, as_of: date, store: MetricStore, settings: ForecastingSettings
+                      ) -> list[tuple[str, pd.Series, dict[str, Any]]] | None:
+    watermark = store.watermark(series_id)
+    if watermark is None:
+        # read() tells an unknown series (raises) from a known one without samples (returns nothing)
+        store.read(series_id, datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, 1, tzinfo=UTC))
+        return None
+    start, end = history_window(watermark=watermark, as_of=as_of, history_days=settings.history_days)
+    out = []
+    for stat in STATS:
+        history, report = regularize_hourly(store.read(series_id, start, end, STEP_SECONDS, stat),
+                                            season_length=SEASON_HOURS)
+        if len(history) < settings.min_history_hours:
+            raise _TooShort(
+                f"{len(history)} hours of history between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC, "
+                f"fewer than min_history_hours={settings.min_history_hours}"
+            )
+        out.append((stat, history, report.as_dict()))
+    return out
+
+
+def _cost_histories(series_id: str, as_of: date, db_url: str, training: TrainingSettings
+                    ) -> list[tuple[str, pd.Series, dict[str, Any]]] | None:
+    start = as_of - timedelta(days=training.cost_history_days - 1)
+    with session_scope(db_url) as session:
+        history = daily_costs(session, series_id, start=start, end=as_of)
+    if history.empty:
+        return None
+    if len(history) < training.cost_min_history_days:
+        raise _TooShort(f"{len(history)} days of cost history up to {as_of}, fewer than "
+                        f"cost_min_history_days={training.cost_min_history_days}")
+    return [(COST_STAT, history, {"days": len(history)})]
+
+
 def train_series(
     *,
     series_id: str,
@@ -97,124 +152,126 @@ def train_series(
     metric_store: MetricStore,
     db_url: str,
     settings: ForecastingSettings,
+    training: TrainingSettings | None = None,
+    artifacts: ArtifactStore | None = None,
+    force: bool = False,
+    global_nn: Any = None,
 ) -> TrainResult:
-    """Fit settings.model on the hourly mean and p95 of one series and store a forecast per statistic.
+    """Fit settings.model on a series (hourly mean and p95, or daily cost) and register a version per statistic;
+    a version no worse than the active one (backtest MASE) is promoted and serves its forecast.
 
-    Re-running the same (series, as_of) replaces that day's forecasts and registers new model versions.
-    Returns a skipped result (with the reason) for a series with too little history; raises
-    UnknownSeriesError for a series never written.
+    A series already trained (or skipped) for as_of is skipped unless force. Returns a skipped result (with the
+    reason) for a series with too little history; raises UnknownSeriesError for a series never written.
+    artifacts=None stores no artifact (library use); the app always passes the configured store.
     """
-    watermark = metric_store.watermark(series_id)
-    if watermark is None:
-        # read() tells an unknown series (raises) from a known one without samples (returns nothing)
-        metric_store.read(series_id, datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, 1, tzinfo=UTC))
-        return TrainResult(series_id, as_of, skipped="no samples stored")
-    start, end = history_window(watermark=watermark, as_of=as_of, history_days=settings.history_days)
-    fitted: list[_Fitted] = []
-    for stat in STATS:
-        raw = metric_store.read(series_id, start, end, STEP_SECONDS, stat)
-        history, report = regularize_hourly(raw, season_length=SEASON_HOURS)
-        if len(history) < settings.min_history_hours:
-            reason = (
-                f"{len(history)} hours of history between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC, "
-                f"fewer than min_history_hours={settings.min_history_hours}"
-            )
-            return TrainResult(series_id, as_of, history_hours=len(history), skipped=reason)
-        fitted.append(_fit_stat(stat, history, report.as_dict(), settings))
+    training = training or TrainingSettings()
+    if not force:
+        with session_scope(db_url) as session:
+            if (done := item_status(session, as_of, series_id)) in FINAL:
+                return TrainResult(series_id, as_of, skipped=f"already {done} for {as_of} (force to retrain)")
+    cost = is_cost_series(series_id)
+    if cost:
+        plan = _Plan((COST_STAT,), SEASON_DAYS, training.cost_horizon_days, DAY_SECONDS)
+    else:
+        plan = _Plan(STATS, SEASON_HOURS, settings.horizon_hours, STEP_SECONDS)
+    try:
+        histories = (_cost_histories(series_id, as_of, db_url, training) if cost
+                     else _metric_histories(series_id, as_of, metric_store, settings))
+    except _TooShort as exc:
+        return _skip(db_url, series_id, as_of, str(exc), force=force)
+    if histories is None:
+        return _skip(db_url, series_id, as_of, "no cost records" if cost else "no samples stored", force=force)
     with session_scope(db_url) as session:
-        stats = tuple(_store(session, series_id=series_id, as_of=as_of, fitted=f) for f in fitted)
-    return TrainResult(series_id, as_of, history_hours=len(fitted[0].history), stats=stats)
+        states = {stat: _warm_state(session, series_id, stat) for stat in plan.stats}
+    fitted = [_fit_stat(stat, history, report, plan, settings, states[stat], global_nn)
+              for stat, history, report in histories]
+    with session_scope(db_url) as session:
+        if not force and item_status(session, as_of, series_id) in FINAL:  # another worker got there first
+            return TrainResult(series_id, as_of, skipped=f"already trained for {as_of} by another worker")
+        stats = tuple(_store(session, series_id=series_id, as_of=as_of, fitted=f, plan=plan, artifacts=artifacts,
+                             stale_after_days=training.stale_after_days) for f in fitted)
+        # in the same transaction as the versions: the item and the models are committed together or not at all
+        record_item(session, as_of, series_id, "trained", ", ".join(f"{s.stat} v{s.model_version} {s.status}"
+                                                                     for s in stats))
+        refresh_run(session, as_of)
+    return TrainResult(series_id, as_of, history_points=len(fitted[0].history), stats=stats)
 
 
-def _fit_stat(stat: str, history: pd.Series, regularized: dict[str, Any], settings: ForecastingSettings) -> _Fitted:
-    forecaster = make_forecaster(settings.model, SEASON_HOURS)
-    forecast = forecaster.fit(history).predict(settings.horizon_hours, settings.levels)
+def _skip(db_url: str, series_id: str, as_of: date, reason: str, *, force: bool) -> TrainResult:
+    with session_scope(db_url) as session:
+        record_item(session, as_of, series_id, "skipped", reason)
+        refresh_run(session, as_of)
+    return TrainResult(series_id, as_of, skipped=reason)
+
+
+def _warm_state(session: Session, series_id: str, stat: str) -> Any:
+    active = active_version(session, series_id, stat)
+    return active.params.get("state") if active is not None else None
+
+
+def make_series_forecaster(name: str, season: int, global_nn: Any = None) -> Forecaster:
+    """make_forecaster(name, season), given the day's global network when there is one (the ensemble uses it)."""
+    return make_forecaster(name, season) if global_nn is None else make_forecaster(name, season, global_nn=global_nn)
+
+
+def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Series, plan: _Plan,
+                      settings: ForecastingSettings) -> dict[str, Any]:
+    """The version's backtest score, for promotion: the ensemble's own rolling-origin backtest when it made one
+    (a second, independent backtest would cost as much as the whole fit again), else a holdout backtest."""
+    own = forecast.params.get("backtest")
+    if isinstance(own, dict) and own.get("ensemble_mase") is not None:
+        return {"method": "rolling-origin", "model": forecast.model, "origins": own.get("origins"),
+                "holdout": own.get("horizon"), "mase": own["ensemble_mase"], "mae": own.get("ensemble_mae")}
+    holdout = max(1, min(plan.horizon, int(len(history) * HOLDOUT_SHARE)))
+    return holdout_backtest(forecaster, history, holdout, settings.levels)
+
+
+def _fit_stat(stat: str, history: pd.Series, regularized: dict[str, Any], plan: _Plan,
+              settings: ForecastingSettings, state: Any, global_nn: Any) -> _Fitted:
+    forecaster = make_series_forecaster(settings.model, plan.season, global_nn)
+    warm_start = getattr(forecaster, "warm_start", None)
+    if state is not None and warm_start is not None:
+        warm_start(state)
+    forecast = forecaster.fit(history).predict(plan.horizon, settings.levels)
     non_negative = bool(history.min() >= 0.0)
-    if non_negative:  # a metric that never went below zero will not start now
+    if non_negative:  # a metric (or a cost) that never went below zero will not start now
         forecast = clip_forecast(forecast, lower=0.0)
-    holdout = max(1, min(settings.horizon_hours, int(len(history) * HOLDOUT_SHARE)))
-    metrics = holdout_backtest(forecaster, history, holdout, settings.levels)
-    metrics = {k: _json_safe(v) for k, v in metrics.items()}
+    metrics = _backtest_metrics(forecaster, forecast, history, plan, settings)
     params = {
         **forecast.params,
         "forecaster": settings.model,
-        "season_length": SEASON_HOURS,
-        "horizon_hours": settings.horizon_hours,
+        "season_length": plan.season,
+        "horizon": plan.horizon,
+        "step_seconds": plan.step_seconds,
         "levels": list(settings.levels),
-        "history_days": settings.history_days,
         "clipped_at_zero": non_negative,
         "regularize": regularized,
+        "warm_started": state is not None,
+        # the live MASE of this version's forecasts is scaled by the same in-sample error as its backtest
+        "mase_scale": seasonal_scale(history.to_numpy(dtype=np.float64), plan.season),
     }
     return _Fitted(stat, history, forecast, metrics, params)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float | np.floating) and not np.isfinite(value):
-        return None
-    return value
-
-
-def _store(session: Session, *, series_id: str, as_of: date, fitted: _Fitted) -> StatResult:
-    """Register a new active model version and put its forecast in place of that day's previous one."""
-    version = _register_version(session, series_id=series_id, fitted=fitted)
-    forecast_id = _replace_forecast(session, series_id=series_id, as_of=as_of, fitted=fitted, version=version)
+def _store(session: Session, *, series_id: str, as_of: date, fitted: _Fitted, plan: _Plan,
+           artifacts: ArtifactStore | None, stale_after_days: int) -> StatResult:
+    new = NewVersion(
+        series_id=series_id, stat=fitted.stat, as_of=as_of, model_name=fitted.forecast.model, params=fitted.params,
+        metrics=fitted.metrics, data_start=fitted.history.index[0].to_pydatetime(),
+        data_end=fitted.history.index[-1].to_pydatetime(), step_seconds=plan.step_seconds,
+        points=forecast_points(fitted.forecast.to_frame()),
+    )
+    version = register_version(session, new, artifacts=artifacts, stale_after_days=stale_after_days)
+    served = _served_forecast(session, series_id, fitted.stat, with_points=False)
     return StatResult(
         stat=fitted.stat,
         model_name=fitted.forecast.model,
         model_version=version.version,
-        forecast_id=forecast_id,
+        status=version.status,
+        forecast_id=served.id if served is not None else None,
         points=len(fitted.forecast.mean),
-        metrics=fitted.metrics,
+        metrics=version.metrics,
     )
-
-
-def _register_version(session: Session, *, series_id: str, fitted: _Fitted) -> ModelVersionRow:
-    mine = (ModelVersionRow.series_id == series_id, ModelVersionRow.stat == fitted.stat)
-    previous = session.execute(select(func.max(ModelVersionRow.version)).where(*mine)).scalar() or 0
-    session.execute(update(ModelVersionRow).where(*mine, ModelVersionRow.status == "active").values(status="retired"))
-    row = ModelVersionRow(
-        series_id=series_id,
-        stat=fitted.stat,
-        model_name=fitted.forecast.model,
-        version=previous + 1,
-        params=fitted.params,
-        data_start=fitted.history.index[0].to_pydatetime(),
-        data_end=fitted.history.index[-1].to_pydatetime(),
-        metrics=fitted.metrics,
-        status="active",
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def _replace_forecast(
-    session: Session, *, series_id: str, as_of: date, fitted: _Fitted, version: ModelVersionRow
-) -> int:
-    key = {"series_id": series_id, "stat": fitted.stat, "as_of": as_of}
-    header = {**key, "model_version_id": version.id, "model_name": fitted.forecast.model}
-    header |= {"step_seconds": STEP_SECONDS, "created_at": utcnow()}
-    # an upsert rather than delete + insert: two workers on the same day never trip the unique key
-    upsert_rows(session, FORECASTS, [header], key=tuple(key))
-    forecast_id = session.execute(
-        select(ForecastRow.id).where(*(getattr(ForecastRow, k) == v for k, v in key.items()))
-    ).scalar_one()
-    session.execute(delete(ForecastPointRow).where(ForecastPointRow.forecast_id == forecast_id))
-    session.execute(insert(ForecastPointRow), _point_rows(forecast_id, fitted.forecast))
-    return int(forecast_id)
-
-
-def _point_rows(forecast_id: int, forecast: Forecast) -> list[dict[str, Any]]:
-    frame = forecast.to_frame()
-    for level in STORED_LEVELS:
-        for side in ("lo", "hi"):
-            if f"{side}{level}" not in frame:
-                frame[f"{side}{level}"] = None
-    columns = ["mean", *(f"{side}{lvl}" for lvl in STORED_LEVELS for side in ("lo", "hi"))]
-    return [
-        {"forecast_id": forecast_id, "ts": ts.to_pydatetime(), **dict(zip(columns, values, strict=True))}
-        for ts, values in zip(frame.index, frame[columns].itertuples(index=False, name=None), strict=True)
-    ]
 
 
 def train_all(
@@ -225,6 +282,10 @@ def train_all(
     settings: ForecastingSettings,
     series_ids: Sequence[str] | None = None,
     progress: Progress | None = None,
+    training: TrainingSettings | None = None,
+    artifacts: ArtifactStore | None = None,
+    force: bool = False,
+    global_nn: Any = None,
 ) -> TrainSummary:
     """train_series over every stored series (or series_ids); a failing series is recorded, never fatal."""
     started = time.perf_counter()
@@ -233,11 +294,15 @@ def train_all(
     for done, series_id in enumerate(ids, start=1):
         try:
             result = train_series(
-                series_id=series_id, as_of=as_of, metric_store=metric_store, db_url=db_url, settings=settings
+                series_id=series_id, as_of=as_of, metric_store=metric_store, db_url=db_url, settings=settings,
+                training=training, artifacts=artifacts, force=force, global_nn=global_nn,
             )
         except Exception as exc:  # noqa: BLE001 - one bad series must not stop the batch
             log.warning("training %s as of %s failed", series_id, as_of, exc_info=True)
             summary.errors[series_id] = _describe(exc)
+            with session_scope(db_url) as session:
+                record_item(session, as_of, series_id, "failed", summary.errors[series_id])
+                refresh_run(session, as_of)
         else:
             if result.skipped is None:
                 summary.trained.append(series_id)
@@ -255,20 +320,11 @@ def _describe(exc: Exception) -> str:
 
 
 def latest_forecast(session: Session, series_id: str, stat: str = "mean") -> ForecastRow | None:
-    """The newest stored forecast of a series and statistic, with its points loaded, or None."""
-    query = (
-        select(ForecastRow)
-        .where(ForecastRow.series_id == series_id, ForecastRow.stat == stat)
-        .order_by(ForecastRow.as_of.desc(), ForecastRow.id.desc())
-        .options(selectinload(ForecastRow.points))
-        .limit(1)
-    )
-    return session.execute(query).scalar_one_or_none()
+    """The forecast a series and statistic serves (the newest of its active model version), with its points, or None.
+    Cost forecasts: latest_forecast(session, "cost:total", "daily_cost")."""
+    return _served_forecast(session, series_id, stat)
 
 
 def active_model_version(session: Session, series_id: str, stat: str = "mean") -> ModelVersionRow | None:
     """The model version currently serving a series and statistic, or None."""
-    query = select(ModelVersionRow).where(
-        ModelVersionRow.series_id == series_id, ModelVersionRow.stat == stat, ModelVersionRow.status == "active"
-    )
-    return session.execute(query.order_by(ModelVersionRow.version.desc()).limit(1)).scalar_one_or_none()
+    return active_version(session, series_id, stat)

@@ -6,58 +6,81 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import date
 
-from services.metrics import MetricStore, open_metric_store
-from services.settings import ForecastingSettings
+from services.db.engine import session_scope
+from services.metrics import open_metric_store
+from services.registry import open_artifact_store
+from services.settings import Settings
 from services.training import Progress, TrainSummary, train_all
-
-_store: MetricStore | None = None
-_db_url = ""
-_settings: ForecastingSettings | None = None
+from services.training_runs import start_run
 
 
-def _init(metrics_url: str, db_url: str, settings: ForecastingSettings) -> None:
-    global _store, _db_url, _settings
-    _store, _db_url, _settings = open_metric_store(metrics_url), db_url, settings
+@dataclass(frozen=True)
+class _Job:
+    settings: Settings
+    as_of: date
+    force: bool
 
 
-def _train_one(series_id: str, as_of: date) -> TrainSummary:
-    assert _store is not None and _settings is not None
-    return train_all(as_of=as_of, metric_store=_store, db_url=_db_url, settings=_settings, series_ids=[series_id])
+_job: _Job | None = None
+
+
+def _init(job: _Job) -> None:
+    global _job
+    _job = job
+
+
+def _train(series_ids: list[str], progress: Progress | None = None) -> TrainSummary:
+    assert _job is not None
+    settings = _job.settings
+    store = open_metric_store(settings.metrics_url)
+    try:
+        return train_all(as_of=_job.as_of, metric_store=store, db_url=settings.database_url,
+                         settings=settings.forecasting, series_ids=series_ids, progress=progress,
+                         training=settings.training, artifacts=open_artifact_store(settings.artifacts_url),
+                         force=_job.force)
+    finally:
+        store.close()
+
+
+def all_series_ids(settings: Settings) -> list[str]:
+    """Every metric series and every cost series (cost:total, cost:provider:<name>)."""
+    from services.cost_series import cost_series_ids
+
+    store = open_metric_store(settings.metrics_url)
+    try:
+        ids = [info.series_id for info in store.series()]
+    finally:
+        store.close()
+    with session_scope(settings.database_url) as session:
+        return ids + cost_series_ids(session)
 
 
 def train_in_processes(
     *,
     as_of: date,
-    metrics_url: str,
-    db_url: str,
-    settings: ForecastingSettings,
+    settings: Settings,
     jobs: int,
     series_ids: Sequence[str] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> TrainSummary:
-    """Like train_all, spread over `jobs` processes (1 = in this process)."""
+    """train_all over series_ids (default: all metric and cost series) spread over `jobs` processes (1 = in this
+    process), recorded as the day's training run."""
     started = time.perf_counter()
-    if series_ids is None:
-        store = open_metric_store(metrics_url)
-        try:
-            series_ids = [info.series_id for info in store.series()]
-        finally:
-            store.close()
-    ids = list(series_ids)
+    ids = list(series_ids) if series_ids is not None else all_series_ids(settings)
+    with session_scope(settings.database_url) as session:
+        start_run(session, as_of, len(ids))
+    job = _Job(settings, as_of, force)
     if jobs <= 1 or len(ids) <= 1:
-        store = open_metric_store(metrics_url)
-        try:
-            return train_all(as_of=as_of, metric_store=store, db_url=db_url, settings=settings, series_ids=ids,
-                             progress=progress)
-        finally:
-            store.close()
+        _init(job)
+        return _train(ids, progress)
     summary = TrainSummary(as_of=as_of, total=len(ids))
     context = multiprocessing.get_context("spawn")  # no connections inherited from this process
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init,
-                             initargs=(metrics_url, db_url, settings)) as pool:
-        futures = {pool.submit(_train_one, sid, as_of): sid for sid in ids}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=(job,)) as pool:
+        futures = {pool.submit(_train, [sid]): sid for sid in ids}
         for done, future in enumerate(as_completed(futures), start=1):
             part = future.result()
             summary.trained += part.trained

@@ -18,7 +18,7 @@ def read_forecast(
     session: SessionDep,
     _: CurrentPrincipal,
     series_id: Annotated[str, Query(min_length=1, max_length=400)],
-    stat: Literal["mean", "p95"] = "mean",
+    stat: Literal["mean", "p95", "daily_cost"] = "mean",
 ) -> ForecastRead:
     row = latest_forecast(session, series_id, stat)
     if row is None:

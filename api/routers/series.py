@@ -1,15 +1,36 @@
-"""GET /api/series and GET /api/metrics: stored series and their samples over a range."""
+"""GET /api/series and GET /api/metrics: stored series and their samples; GET /api/spend: cost split by a dimension,
+GET /api/spend/budgets: spend against the monthly budgets, GET /api/spend/commitment-coverage: coverage over time."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import CurrentPrincipal, MetricStoreDep, SettingsDep
+from api.deps import CurrentPrincipal, MetricStoreDep, SessionDep, SettingsDep
 from api.schemas import Aggregation, MetricPoint, MetricsRead, SeriesPage, SeriesRead
+from api.schemas_dashboard import (
+    BudgetRead,
+    BudgetsRead,
+    CommitmentCoverageRead,
+    CoveragePointRead,
+    MonthForecast,
+    SpendDay,
+    SpendPart,
+    SpendRead,
+)
 from services.metrics import UnknownSeriesError
+from services.spend import (
+    COVERAGE_BASIS,
+    BudgetStatus,
+    SpendQueryError,
+    billing_currency,
+    budget_status,
+    commitment_coverage,
+    spend_anchor,
+    spend_split,
+)
 
 router = APIRouter(tags=["metrics"])
 DEFAULT_RANGE = timedelta(days=7)
@@ -82,4 +103,68 @@ def read_metrics(
         step=step,
         agg=agg,
         points=[MetricPoint(t=t.to_pydatetime(), v=float(v)) for t, v in values.items()],
+    )
+
+
+@router.get("/spend", response_model=SpendRead, tags=["costs"])
+def read_spend(
+    session: SessionDep,
+    _: CurrentPrincipal,
+    by: Annotated[str, Query(max_length=100, description="provider, service, account, region or tag:<key>")]
+    = "provider",
+    days: Annotated[int, Query(ge=1, le=730, description="Days of daily totals")] = 90,
+) -> SpendRead:
+    try:
+        split = spend_split(session, by=by, today=datetime.now(UTC).date(), days=days)
+    except SpendQueryError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return SpendRead(
+        by=by, currency=split.currency, period_start=split.start, through=split.through,
+        month_to_date=split.total, parts=[SpendPart(name=n, effective=v) for n, v in split.parts],
+        daily=[SpendDay(day=d, effective=v) for d, v in split.daily],
+    )
+
+
+def _budget(b: BudgetStatus) -> BudgetRead:
+    month = None
+    if b.forecast is not None and b.forecast_from is not None:
+        bounds = {f"{side}{lvl}": value for lvl, pair in b.forecast.bounds.items()
+                  for side, value in zip(("lo", "hi"), pair, strict=True)}
+        month = MonthForecast(mean=b.forecast.mean, forecast_from=b.forecast_from, **bounds)
+    return BudgetRead(scope=b.scope, series_id=b.series_id, budget=b.budget, month_to_date=b.month_to_date,
+                      used=b.month_to_date / b.budget if b.budget > 0 else 0.0, month_end=month, status=b.status,
+                      reason=b.reason)
+
+
+@router.get("/spend/budgets", response_model=BudgetsRead, tags=["costs"])
+def read_budgets(session: SessionDep, settings: SettingsDep, _: CurrentPrincipal) -> BudgetsRead:
+    """This month's spend against each configured monthly budget (recommend.budgets: 'total' or a provider), with
+    the month-end forecast and its 80% / 95% interval from the stored daily cost forecast."""
+    today = datetime.now(UTC).date()
+    items = [budget_status(session, scope, amount, today=today)
+             for scope, amount in sorted(settings.recommend.budgets.items())]
+    anchor, newest = spend_anchor(session, today)
+    start = anchor.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    reason = "" if items else ("no budget configured: set recommend.budgets in config/recommend.yml (e.g. "
+                               "budgets: {total: 5000, aws: 3000}) or HEADROOM_RECOMMEND__BUDGETS__TOTAL=5000")
+    return BudgetsRead(currency=billing_currency(session), period_start=start, period_end=end,
+                       through=newest and anchor, items=[_budget(b) for b in items], reason=reason)
+
+
+@router.get("/spend/commitment-coverage", response_model=CommitmentCoverageRead, tags=["costs"])
+def read_commitment_coverage(
+    session: SessionDep,
+    _: CurrentPrincipal,
+    days: Annotated[int, Query(ge=1, le=730, description="Charge days to cover, ending at the newest")] = 90,
+    period: Annotated[Literal["day", "week"], Query(description="One point per day or per ISO week")] = "week",
+) -> CommitmentCoverageRead:
+    """Share of eligible usage (list cost) billed below list price per day or week, or why the records cannot tell."""
+    coverage = commitment_coverage(session, today=datetime.now(UTC).date(), days=days, period=period)
+    return CommitmentCoverageRead(
+        available=coverage.available, reason=coverage.reason, basis=COVERAGE_BASIS, period=period,
+        currency=billing_currency(session),
+        items=[CoveragePointRead(start=p.start, eligible_list=p.eligible_list, covered_list=p.covered_list,
+                                 effective=p.effective, coverage=p.coverage if coverage.available else None)
+               for p in coverage.points],
     )

@@ -1,12 +1,55 @@
-// The page: sign-in until a token is accepted, then the resource list and the selected resource's detail.
+// The page: sign-in until a token is accepted, then the shell (navigation, who is signed in) and one view.
 import { useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "./api/client";
+import { lazy, Suspense, useEffect } from "react";
+import { api, unwrap, type Me } from "./api/client";
 import type { Auth } from "./auth";
-import { ResourceDetail } from "./components/ResourceDetail";
-import { ResourceList } from "./components/ResourceList";
+import { Link } from "./components/Link";
 import { SignIn } from "./components/SignIn";
-import { ErrorNotice, Loading } from "./components/StateViews";
-import { useView } from "./urlState";
+import { ErrorNotice, Forbidden, Loading } from "./components/StateViews";
+import { useRoute, type ViewName } from "./urlState";
+import { OverviewView } from "./views/Overview";
+
+// Views other than the overview load on first use, so signing in does not wait for the chart library.
+const AdminView = lazy(() => import("./views/Admin").then((m) => ({ default: m.AdminView })));
+const ExecutiveView = lazy(() => import("./views/Executive").then((m) => ({ default: m.ExecutiveView })));
+const RecommendationsView = lazy(() => import("./views/Recommendations").then((m) => ({ default: m.RecommendationsView })));
+const ReportsView = lazy(() => import("./views/Reports").then((m) => ({ default: m.ReportsView })));
+const ResourceView = lazy(() => import("./views/Resource").then((m) => ({ default: m.ResourceView })));
+const ScenariosView = lazy(() => import("./views/Scenarios").then((m) => ({ default: m.ScenariosView })));
+const UploadView = lazy(() => import("./views/Upload").then((m) => ({ default: m.UploadView })));
+
+export type Role = Me["role"];
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+export const allows = (role: Role, need: Role): boolean => RANK[role] >= RANK[need];
+
+interface NavItem {
+  view: ViewName;
+  to: string;
+  label: string;
+  need: Role;
+}
+
+export const NAV: NavItem[] = [
+  { view: "overview", to: "/", label: "SRE overview", need: "viewer" },
+  { view: "executive", to: "/executive", label: "Executive", need: "viewer" },
+  { view: "recommendations", to: "/recommendations", label: "Recommendations", need: "viewer" },
+  { view: "scenarios", to: "/scenarios", label: "Scenarios", need: "viewer" },
+  { view: "reports", to: "/reports", label: "Reports", need: "viewer" },
+  { view: "upload", to: "/upload", label: "Your data", need: "viewer" },
+  { view: "admin", to: "/admin", label: "Admin", need: "admin" },
+];
+
+const TITLES: Record<ViewName, string> = {
+  overview: "SRE overview",
+  resource: "Resource",
+  executive: "Executive view",
+  recommendations: "Recommendations",
+  scenarios: "Scenarios",
+  reports: "Reports",
+  upload: "Forecast your own data",
+  admin: "Admin",
+  "not-found": "Page not found",
+};
 
 export function App({ auth }: { auth: Auth }) {
   if (!auth.token) return <SignIn notice={auth.notice} onSignedIn={auth.signIn} />;
@@ -14,15 +57,22 @@ export function App({ auth }: { auth: Auth }) {
 }
 
 function Dashboard({ auth, token }: { auth: Auth; token: string }) {
-  const [view, update] = useView();
+  const route = useRoute();
   const me = useQuery({
     queryKey: ["me", token],
     queryFn: () => unwrap(api.GET("/api/me")),
     staleTime: 5 * 60_000,
   });
+  useEffect(() => {
+    document.title = `${TITLES[route.view]} · Headroom`;
+  }, [route.view]);
+  const role = me.data?.role;
 
   return (
     <div className="app">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <header className="topbar">
         <div className="brand">
           <span className="logo" aria-hidden="true" /> Headroom
@@ -33,7 +83,9 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
               <span className="name" title={me.data.user.email}>
                 {me.data.user.name || me.data.user.email}
               </span>
-              <span className={`badge role-${me.data.role}`}>{me.data.role}</span>
+              <span className={`badge role-${me.data.role}`} data-testid="role">
+                {me.data.role}
+              </span>
             </>
           )}
           <button type="button" className="ghost" onClick={() => auth.signOut()} data-testid="signout">
@@ -41,18 +93,65 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
           </button>
         </div>
       </header>
-      <main className="content">
+      <nav className="mainnav" aria-label="Views">
+        <ul>
+          {NAV.filter((n) => role && allows(role, n.need)).map((n) => (
+            <li key={n.view}>
+              <Link
+                to={n.to}
+                aria-current={route.view === n.view || (n.view === "overview" && route.view === "resource") ? "page" : undefined}
+                data-testid={`nav-${n.view}`}
+              >
+                {n.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="content" id="main">
         {me.isPending ? (
           <Loading what="your account" />
         ) : me.isError ? (
           <ErrorNotice error={me.error} what="your account" onRetry={() => void me.refetch()} />
         ) : (
-          <>
-            {view.resource !== null && <ResourceDetail key={view.resource} id={view.resource} view={view} update={update} />}
-            <ResourceList view={view} update={update} />
-          </>
+          <Suspense fallback={<Loading what="the view" />}>
+            <CurrentView me={me.data} />
+          </Suspense>
         )}
       </main>
     </div>
   );
+}
+
+function CurrentView({ me }: { me: Me }) {
+  const route = useRoute();
+  const item = NAV.find((n) => n.view === route.view);
+  if (item && !allows(me.role, item.need)) return <Forbidden need={item.need} role={me.role} />;
+  switch (route.view) {
+    case "overview":
+      return <OverviewView params={route.params} />;
+    case "resource":
+      return <ResourceView id={route.id ?? 0} params={route.params} role={me.role} />;
+    case "executive":
+      return <ExecutiveView />;
+    case "recommendations":
+      return <RecommendationsView params={route.params} role={me.role} />;
+    case "scenarios":
+      return <ScenariosView role={me.role} />;
+    case "reports":
+      return <ReportsView />;
+    case "upload":
+      return <UploadView role={me.role} />;
+    case "admin":
+      return <AdminView />;
+    default:
+      return (
+        <section className="card" data-testid="not-found">
+          <h1>Page not found</h1>
+          <p>
+            There is no page at <code>{window.location.pathname}</code>. <Link to="/">Go to the SRE overview</Link>.
+          </p>
+        </section>
+      );
+  }
 }

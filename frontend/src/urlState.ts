@@ -1,53 +1,68 @@
-// The page's view (filters, page, selected resource, series, range) lives in the URL query string so it can be shared.
-// The API token never goes here.
+// Where the page is: the view comes from the path (/resources/12, /executive ...) and its filters from the query
+// string, so any view can be shared as a link. The API token never goes here.
 import { useCallback, useSyncExternalStore } from "react";
 
-export const RANGES = ["7d", "30d", "90d"] as const;
+export const RANGES = ["1d", "7d", "30d", "90d"] as const;
 export type RangeKey = (typeof RANGES)[number];
 
-export interface ViewState {
-  provider: string;
-  environment: string;
-  q: string;
-  page: number;
-  resource: number | null;
-  series: string;
-  range: RangeKey;
+export const VIEWS = [
+  "overview",
+  "resource",
+  "executive",
+  "recommendations",
+  "scenarios",
+  "reports",
+  "upload",
+  "admin",
+] as const;
+export type ViewName = (typeof VIEWS)[number] | "not-found";
+
+export interface Route {
+  view: ViewName;
+  /** The resource's numeric id on /resources/:id. */
+  id: number | null;
+  params: URLSearchParams;
 }
 
-const DEFAULTS: ViewState = { provider: "", environment: "", q: "", page: 1, resource: null, series: "", range: "7d" };
-
-function positiveInt(raw: string | null): number | null {
+function positiveInt(raw: string | null | undefined): number | null {
   if (!raw || !/^\d+$/.test(raw)) return null;
   const n = Number(raw);
   return n >= 1 ? n : null;
 }
 
-export function parseView(search: string): ViewState {
-  const p = new URLSearchParams(search);
-  const range = p.get("range");
-  return {
-    provider: p.get("provider") ?? "",
-    environment: p.get("environment") ?? "",
-    q: p.get("q") ?? "",
-    page: positiveInt(p.get("page")) ?? 1,
-    resource: positiveInt(p.get("resource")),
-    series: p.get("series") ?? "",
-    range: (RANGES as readonly string[]).includes(range ?? "") ? (range as RangeKey) : DEFAULTS.range,
-  };
+export function parseRoute(pathname: string, search: string): Route {
+  const params = new URLSearchParams(search);
+  const parts = pathname.split("/").filter(Boolean);
+  if (parts.length === 0) return { view: "overview", id: null, params };
+  if (parts[0] === "resources" && parts.length === 2) {
+    const id = positiveInt(parts[1]);
+    return id === null ? { view: "not-found", id: null, params } : { view: "resource", id, params };
+  }
+  const name = parts[0] as ViewName;
+  if (parts.length === 1 && (VIEWS as readonly string[]).includes(name) && name !== "resource") {
+    return { view: name, id: null, params };
+  }
+  return { view: "not-found", id: null, params };
 }
 
-export function formatView(view: ViewState): string {
+/** A query string from a record; empty values and defaults are left out so links stay short. */
+export function queryString(values: Record<string, string | number | null | undefined>): string {
   const p = new URLSearchParams();
-  if (view.provider) p.set("provider", view.provider);
-  if (view.environment) p.set("environment", view.environment);
-  if (view.q) p.set("q", view.q);
-  if (view.page > 1) p.set("page", String(view.page));
-  if (view.resource !== null) p.set("resource", String(view.resource));
-  if (view.series) p.set("series", view.series);
-  if (view.range !== DEFAULTS.range) p.set("range", view.range);
+  for (const [k, v] of Object.entries(values)) {
+    if (v === null || v === undefined || v === "") continue;
+    p.set(k, String(v));
+  }
   const s = p.toString();
   return s ? `?${s}` : "";
+}
+
+export function pageParam(params: URLSearchParams, name = "page"): number {
+  return positiveInt(params.get(name)) ?? 1;
+}
+
+export function rangeParam(params: URLSearchParams): RangeKey {
+  const r = params.get("range");
+  return (RANGES as readonly string[]).includes(r ?? "") ? (r as RangeKey) : "7d";
 }
 
 const listeners = new Set<() => void>();
@@ -59,21 +74,35 @@ function subscribe(listener: () => void): () => void {
     window.removeEventListener("popstate", listener);
   };
 }
-const getSearch = (): string => window.location.search;
+const getLocation = (): string => `${window.location.pathname}${window.location.search}`;
 
 /**
- * Reads the view from the URL and updates it. `push` adds a history entry (opening a resource),
- * otherwise the entry is replaced (typing in a filter should not flood the back button).
+ * Goes to a path (with its query string). `replace` swaps the history entry (typing in a filter should not
+ * flood the back button); otherwise a new entry is pushed (opening a resource, changing view).
  */
-export function useView(): [ViewState, (patch: Partial<ViewState>, opts?: { push?: boolean }) => void] {
-  const search = useSyncExternalStore(subscribe, getSearch);
-  const view = parseView(search);
-  const update = useCallback((patch: Partial<ViewState>, opts?: { push?: boolean }) => {
-    const next = formatView({ ...parseView(window.location.search), ...patch });
-    const url = `${window.location.pathname}${next}${window.location.hash}`;
-    if (opts?.push) window.history.pushState(null, "", url);
-    else window.history.replaceState(null, "", url);
-    listeners.forEach((l) => l());
+export function navigate(to: string, opts?: { replace?: boolean }): void {
+  if (to === getLocation()) return;
+  if (opts?.replace) window.history.replaceState(null, "", to);
+  else window.history.pushState(null, "", to);
+  listeners.forEach((l) => l());
+}
+
+export function useRoute(): Route {
+  const location = useSyncExternalStore(subscribe, getLocation);
+  const q = location.indexOf("?");
+  return parseRoute(q < 0 ? location : location.slice(0, q), q < 0 ? "" : location.slice(q));
+}
+
+/** Updates some query parameters of the current path; null or "" removes one. Page resets unless given. */
+export function useParamUpdater(): (patch: Record<string, string | number | null>, opts?: { push?: boolean }) => void {
+  return useCallback((patch, opts) => {
+    const p = new URLSearchParams(window.location.search);
+    if (!("page" in patch)) p.delete("page");
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null || v === "" || (k === "page" && v === 1)) p.delete(k);
+      else p.set(k, String(v));
+    }
+    const s = p.toString();
+    navigate(`${window.location.pathname}${s ? `?${s}` : ""}`, { replace: !opts?.push });
   }, []);
-  return [view, update];
 }

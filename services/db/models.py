@@ -146,6 +146,8 @@ class ModelVersionRow(Base):
     artifact_uri: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="active")  # candidate, active, retired
     trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+    as_of: Mapped[date | None] = mapped_column(Date)  # the training day
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was promoted, kept candidate or rolled back
 
 
 class ForecastRow(Base):
@@ -181,18 +183,36 @@ class ForecastPointRow(Base):
 
 
 class RecommendationRow(Base):
+    """One recommendation about one resource, scope or group, with its evidence and lifecycle (issue 5)."""
+
     __tablename__ = "recommendations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_pk: Mapped[int | None] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # rightsize, idle, commitment, schedule, runway
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    resource_key: Mapped[str] = mapped_column(String(400), index=True)  # provider:resource_id, or a scope/group
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)  # one row per (kind, resource_key, variant)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # rightsize, idle, commitment, schedule, runway...
+    finding: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     title: Mapped[str] = mapped_column(String(255))
-    monthly_savings: Mapped[float | None] = mapped_column(Float)
+    monthly_savings_list: Mapped[float] = mapped_column(Float, default=0.0)
+    monthly_savings_effective: Mapped[float] = mapped_column(Float, default=0.0)
+    risk: Mapped[int] = mapped_column(Integer, default=0)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    current: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    proposed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    alternatives: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    dismissed_reason: Mapped[str] = mapped_column(Text, default="")
+    realised_savings_monthly: Mapped[float | None] = mapped_column(Float)
+    realised_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)  # the last refresh that produced it
+    accepted_at: Mapped[datetime | None]
+    implemented_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    dismissed_at: Mapped[datetime | None]
 
 
 class UserRow(Base):
@@ -247,3 +267,230 @@ class SourceStatusRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     samples_written: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- forecasting (issue 3): registry, training runs, forecast scores, anomalies -------------------
+
+
+class TrainingRunRow(Base):
+    """One day's retraining: how many series were planned and how many are trained, skipped or failed."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, unique=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, finished
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingItemRow(Base):
+    """The outcome of one (day, series): its primary key is what makes retraining exactly-once per day."""
+
+    __tablename__ = "training_items"
+
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(400), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # trained, skipped, failed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ForecastScoreRow(Base):
+    """Live accuracy of one stored forecast against the actuals that have arrived so far."""
+
+    __tablename__ = "forecast_scores"
+
+    forecast_id: Mapped[int] = mapped_column(ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(400), index=True)
+    stat: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(64), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    points: Mapped[int] = mapped_column(Integer)  # forecast steps with an actual so far
+    horizon: Mapped[int] = mapped_column(Integer)  # forecast steps in all
+    mae: Mapped[float | None] = mapped_column(Float)
+    scale: Mapped[float | None] = mapped_column(Float)  # in-sample seasonal-naive MAE of the training window
+    mase: Mapped[float | None] = mapped_column(Float)
+    coverage80: Mapped[float | None] = mapped_column(Float)
+    coverage95: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnomalyRow(Base):
+    """One incident: consecutive or nearby points of a series outside its forecast's 95% band."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (Index("ix_anomalies_series_started", "series_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(400))
+    stat: Mapped[str] = mapped_column(String(16), default="mean")
+    kind: Mapped[str] = mapped_column(String(16))  # metric, cost
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    peak_at: Mapped[datetime]
+    actual: Mapped[float] = mapped_column(Float)  # at the peak
+    expected: Mapped[float] = mapped_column(Float)
+    lower: Mapped[float | None] = mapped_column(Float)
+    upper: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)  # |actual - expected| in standard deviations implied by the band
+    points: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open, closed
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
+# --- recommendations (issue 5): lifecycle, scenarios ---------------------------------------------
+
+
+class RecommendationEventRow(Base):
+    """One status change of a recommendation: who moved it from what to what, and why."""
+
+    __tablename__ = "recommendation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecommendationSkipRow(Base):
+    """Why the last refresh made no recommendation of a kind for a resource (too little data, an HPA...)."""
+
+    __tablename__ = "recommendation_skips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_key: Mapped[str] = mapped_column(String(400), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScenarioRow(Base):
+    """A saved what-if scenario: growth, launches and migrations over the fleet (or a filtered part of it)."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- alerts (issue 8): rules, alerts, silences, outbox, deliveries -------------------------------
+
+
+class AlertChannelRow(Base):
+    """A notification channel; config holds its type's settings (secrets included: never returned by the API)."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api, or config (re-applied from alerts.yml)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertRuleRow(Base):
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    for_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_seconds: Mapped[int] = mapped_column(Integer, default=4 * 3600)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    last_evaluated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertRow(Base):
+    """One incident of a rule on one subject, identified by its fingerprint: pending, firing or resolved."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("rule_id", "fingerprint", name="uq_alerts_rule_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(400))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    pending_since: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    last_notified_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime]
+
+
+class AlertSilenceRow(Base):
+    """Mutes notifications of matching alerts until expires_at (state changes are still recorded)."""
+
+    __tablename__ = "alert_silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), default="")  # empty = every rule
+    matchers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # label equalities
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertOutboxRow(Base):
+    """A message to deliver, written in the transaction that changed the alerts; event_id is stable across retries."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_alert_outbox_channel_status", "channel_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="notify")  # notify, test
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sending, delivered, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class AlertDeliveryRow(Base):
+    """One attempt to deliver an outbox message: the delivery log."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("alert_outbox.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(default=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,1 +1,4 @@
-"""Recommenders: plain functions from usage, forecasts, catalog and prices to explained recommendations."""
+"""Recommendations: right-sizing, idle, commitments, schedules, runway and scenarios. Task names live here so
+services.tasks can schedule them without importing the engine."""
+
+TASK_REFRESH_RECOMMENDATIONS = "headroom.refresh_recommendations"

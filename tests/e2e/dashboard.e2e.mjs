@@ -1,20 +1,31 @@
-// Browser test of the dashboard: sign in, list resources, open one with a forecast, check the chart and band.
+// Browser test of the dashboard against the real API serving the demo: every view renders; sign in; filter; drill
+// down from the overview to a resource and back; accept and dismiss a recommendation; create a scenario; upload a
+// CSV and see its forecast; download a report; a viewer sees no admin action and gets a clear message on an admin
+// URL; admin tokens; phone width; axe-core finds no serious or critical violation on any view.
 //
-// Environment: HEADROOM_URL (the served dashboard, e.g. http://127.0.0.1:8000/), HEADROOM_TOKEN (a viewer
-// token), HEADROOM_SCREENSHOT (optional PNG path; a "-390" copy is saved for the phone-width view).
+// Environment: HEADROOM_URL (the served dashboard), HEADROOM_TOKEN (viewer), HEADROOM_EDITOR_TOKEN,
+// HEADROOM_ADMIN_TOKEN, HEADROOM_ARTIFACTS (optional folder for screenshots on failure and downloads).
 // Uses the system Chromium through playwright-core; it never downloads a browser.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-// playwright-core is a devDependency of the frontend, so resolve it from there.
+// playwright-core and axe-core are devDependencies of the frontend, so resolve them from there.
 const require = createRequire(new URL("../../frontend/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
+const AXE = require.resolve("axe-core/axe.min.js");
 
 const CHROMIUM = process.env.HEADROOM_CHROMIUM ?? "/usr/bin/chromium";
 const STEP_TIMEOUT = 20_000;
-const MAX_ROWS_TRIED = 10;
+const VIEWS = [
+  ["/", "SRE overview", '[data-testid="resource-row"]'],
+  ["/executive", "Executive view", '[data-testid="kpi-mtd"]'],
+  ["/recommendations", "Recommendations", '[data-testid="recommendation"]'],
+  ["/scenarios", "Scenarios", '[data-testid="scenario-list"]'],
+  ["/reports", "Reports", '[data-testid="download-technical-csv"]'],
+  ["/upload", "Forecast your own data", '[data-testid="upload-form"]'],
+];
 
 class CheckFailed extends Error {}
 const fail = (msg) => {
@@ -31,11 +42,6 @@ function requireEnv(name) {
   return value;
 }
 
-function withSuffix(file, suffix) {
-  const ext = path.extname(file) || ".png";
-  return `${file.slice(0, file.length - path.extname(file).length)}${suffix}${ext}`;
-}
-
 /** Waits for the first of several selectors to be visible and says which one it was. */
 async function firstVisible(page, selectors, what, timeout = STEP_TIMEOUT) {
   const deadline = Date.now() + timeout;
@@ -48,13 +54,17 @@ async function firstVisible(page, selectors, what, timeout = STEP_TIMEOUT) {
   fail(`timed out after ${timeout / 1000}s waiting for ${what} (${selectors.join(" | ")})`);
 }
 
-/** Counts drawn (non-transparent) pixels in the chart's canvas, so a blank canvas fails the test. */
-async function chartPixels(page) {
-  return page.evaluate(() => {
-    const canvas = document.querySelector('[data-testid="usage-chart"] canvas');
-    if (!canvas || canvas.width === 0 || canvas.height === 0) return { width: 0, height: 0, drawn: 0, violet: 0 };
-    const ctx = canvas.getContext("2d");
-    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+async function expectVisible(page, selector, what) {
+  const found = await firstVisible(page, [selector, '[data-testid="error"]'], what);
+  if (found !== selector) fail(`${what}: the page shows an error: ${(await page.locator(found).first().innerText()).trim()}`);
+}
+
+/** Counts drawn pixels in the chart's canvas, so a blank canvas fails the test. */
+async function chartPixels(page, testId) {
+  return page.evaluate((id) => {
+    const canvas = document.querySelector(`[data-testid="${id}"] canvas`);
+    if (!canvas || canvas.width === 0 || canvas.height === 0) return { width: 0, drawn: 0, violet: 0 };
+    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
     let drawn = 0;
     let violet = 0; // the forecast line and bands are violet (#7c3aed at various alphas)
     for (let i = 0; i < data.length; i += 4) {
@@ -62,67 +72,288 @@ async function chartPixels(page) {
       drawn += 1;
       if (data[i + 2] > data[i + 1] + 30 && data[i] > data[i + 1] + 10) violet += 1;
     }
-    return { width: canvas.width, height: canvas.height, drawn, violet };
-  });
+    return { width: canvas.width, drawn, violet };
+  }, testId);
 }
 
 async function assertChart(page, label) {
-  const chart = page.locator('[data-testid="usage-chart"]');
-  await chart.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  await page.locator('[data-testid="forecast-band"]').waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  const chart = page.locator('[data-testid="usage-chart"]').first();
+  await chart.waitFor({ state: "visible" });
+  await page.locator('[data-testid="forecast-band"]').first().waitFor({ state: "visible" });
   const box = await chart.boundingBox();
-  if (!box || box.width < 200 || box.height < 150) fail(`${label}: the usage chart is too small (${JSON.stringify(box)})`);
-  const px = await chartPixels(page);
-  if (px.width === 0) fail(`${label}: the usage chart has no canvas`);
+  if (!box || box.width < 200 || box.height < 150) fail(`${label}: the chart is too small (${JSON.stringify(box)})`);
+  const px = await chartPixels(page, "usage-chart");
   if (px.drawn < 2000) fail(`${label}: the chart canvas is nearly blank (${px.drawn} drawn pixels)`);
-  if (px.violet < 200) fail(`${label}: no forecast line or band drawn on the canvas (${px.violet} violet pixels)`);
-  log(`${label}: chart ${Math.round(box.width)}x${Math.round(box.height)} px, ${px.drawn} drawn pixels, ${px.violet} forecast pixels`);
+  if (px.violet < 200) fail(`${label}: no forecast line or band drawn (${px.violet} violet pixels)`);
+  log(`${label}: chart ${Math.round(box.width)}x${Math.round(box.height)} px, ${px.violet} forecast pixels`);
 }
 
-async function openResourceWithForecast(page) {
+/** axe-core in the page: no serious or critical violation. */
+async function assertAccessible(page, label) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+  });
+  if (violations.length) fail(`${label}: axe-core found ${violations.length} serious/critical violations:\n  ${violations.join("\n  ")}`);
+  log(`${label}: axe-core finds no serious or critical violation`);
+}
+
+async function signInWithToken(page, base, token) {
+  await page.goto(base);
+  await page.evaluate((t) => window.sessionStorage.setItem("headroom.token", t), token);
+}
+
+async function noSidewaysScroll(page, label) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 1) fail(`${label}: at ${page.viewportSize().width} px the page scrolls sideways by ${overflow} px`);
+}
+
+/** An hourly `timestamp,value` CSV with a daily cycle, for the upload. */
+function sampleCsv(file) {
+  const t0 = Date.UTC(2026, 9, 1);
+  const rows = ["timestamp,value"];
+  for (let h = 0; h < 24 * 14; h += 1) {
+    rows.push(`${new Date(t0 + h * 3_600_000).toISOString()},${(50 + 20 * Math.sin((2 * Math.PI * h) / 24)).toFixed(2)}`);
+  }
+  writeFileSync(file, `${rows.join("\n")}\n`);
+}
+
+async function download(page, button, artifacts) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.locator(button).click()]);
+  const target = path.join(artifacts, file.suggestedFilename());
+  await file.saveAs(target);
+  return { name: file.suggestedFilename(), text: readFileSync(target, "utf8") };
+}
+
+async function viewerChecks(page, base, token) {
+  log(`opening ${base}`);
+  const response = await page.goto(base, { waitUntil: "domcontentloaded" });
+  if (!response || !response.ok()) fail(`GET ${base} answered ${response ? response.status() : "nothing"}`);
+  await page.locator('[data-testid="signin-form"]').waitFor({ state: "visible" });
+  await assertAccessible(page, "sign-in");
+
+  // A bad token is refused with the API's own message; a good one opens the overview.
+  await page.locator('[data-testid="token-input"]').fill("hdr_not_a_real_token");
+  await page.locator('[data-testid="signin-submit"]').click();
+  const refusal = page.locator('[data-testid="signin-error"]');
+  await refusal.waitFor({ state: "visible" });
+  log(`bad token refused: "${(await refusal.innerText()).trim()}"`);
+  await page.locator('[data-testid="token-input"]').fill(token);
+  await page.locator('[data-testid="signin-submit"]').click();
+  await expectVisible(page, '[data-testid="resource-row"]', "the fleet after signing in");
+  if (page.url().includes(token)) fail("the token appears in the page URL");
+  if ((await page.evaluate(() => window.sessionStorage.getItem("headroom.token"))) !== token) fail("the token is not in sessionStorage");
+  const all = await page.locator('[data-testid="resource-row"]').count();
+  log(`signed in as viewer; ${all} resources listed`);
+
+  // Every view renders with demo data, and passes axe.
+  for (const [route, title, ready] of VIEWS) {
+    await page.goto(new URL(route, base).href);
+    await page.locator("h1", { hasText: title }).first().waitFor({ state: "visible" });
+    await expectVisible(page, ready, `the ${title} view`);
+    await page.waitForTimeout(300);
+    const errors = await page.locator('[data-testid="error"]').count();
+    if (errors) fail(`${title}: ${errors} error notice(s): ${await page.locator('[data-testid="error"]').first().innerText()}`);
+    await assertAccessible(page, title);
+  }
+
+  // Executive view: spend against the demo's budget, and commitment coverage over time (or why it cannot be told).
+  await page.goto(new URL("/executive", base).href);
+  await expectVisible(page, '[data-testid="budget-total"]', "the demo's total budget row");
+  const coverage = await firstVisible(page, ['[data-testid="coverage-chart"]', '[data-testid="coverage-unavailable"]'], "commitment coverage");
+  if (coverage.includes("unavailable") && !(await page.locator(coverage).innerText()).includes("not available:")) {
+    fail("commitment coverage is unavailable without saying why");
+  }
+  log(`executive: budget row shown; commitment coverage ${coverage.includes("chart") ? "charted" : "explained as unavailable"}`);
+
+  // Phone width: every view fits without sideways scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [route, title, ready] of VIEWS) {
+    await page.goto(new URL(route, base).href);
+    await expectVisible(page, ready, `the ${title} view at 390 px`);
+    await page.waitForTimeout(200);
+    await noSidewaysScroll(page, title);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  log("every view fits a 390 px phone");
+
+  // A viewer sees no admin action, and an admin URL says which role it needs.
+  if (await page.locator('[data-testid="nav-admin"]').count()) fail("a viewer sees the Admin link");
+  await page.goto(new URL("/recommendations", base).href);
+  await expectVisible(page, '[data-testid="recommendation"]', "recommendations as viewer");
+  if (await page.locator('[data-testid="rec-accept"], [data-testid="rec-dismiss"]').count()) fail("a viewer sees accept/dismiss buttons");
+  await page.goto(new URL("/admin", base).href);
+  const forbidden = page.locator('[data-testid="forbidden"]');
+  await forbidden.waitFor({ state: "visible" });
+  if (!/needs the admin role/.test(await forbidden.innerText())) fail(`the admin URL as viewer says: ${await forbidden.innerText()}`);
+  if (await page.locator('[data-testid="token-create"]').count()) fail("a viewer sees the token form");
+  log("viewer: no admin action; /admin says it needs the admin role");
+
+  // Filter: the provider filter goes into the URL and narrows the table on the server.
+  await page.goto(base);
+  await expectVisible(page, '[data-testid="resource-row"]', "the fleet");
+  const provider = (await page.locator('[data-testid="resource-row"] .badge').first().innerText()).trim();
+  await page.locator('[data-testid="filter-provider"]').selectOption(provider);
+  await page.waitForURL((u) => u.searchParams.get("provider") === provider);
+  await page.waitForFunction((p) => {
+    const badges = [...document.querySelectorAll('[data-testid="resource-row"] .badge')].map((b) => b.textContent.trim());
+    return badges.length > 0 && badges.every((b) => b === p);
+  }, provider);
+  const filtered = await page.locator('[data-testid="resource-row"]').count();
+  log(`filter provider=${provider}: ${filtered} of ${all} resources`);
+  await page.locator('[data-testid="filter-q"]').fill("zz-no-such-resource");
+  await page.locator('[data-testid="fleet-empty"]').waitFor({ state: "visible" });
+  await page.locator('[data-testid="filter-q"]').fill("");
+  await expectVisible(page, '[data-testid="resource-row"]', "the fleet after clearing the text filter");
+  await page.locator('[data-testid="sort-cpu_p95_7d"]').click();
+  await page.waitForURL((u) => u.searchParams.get("sort") === "-cpu_p95_7d");
+  const overviewUrl = page.url();
+
+  // Drill down: overview -> a resource with a forecast -> back to the same filtered overview.
   const links = page.locator('[data-testid="resource-link"]');
-  const count = Math.min(await links.count(), MAX_ROWS_TRIED);
-  const outcomes = [];
-  for (let i = 0; i < count; i += 1) {
+  let opened = null;
+  for (let i = 0; i < (await links.count()) && !opened; i += 1) {
     const name = (await links.nth(i).innerText()).trim();
     await links.nth(i).click();
-    const first = await firstVisible(
-      page,
-      ['[data-testid="metric-picker"]', '[data-testid="series-empty"]', '[data-testid="resource-detail"] [data-testid="error"]'],
-      `the detail of ${name}`,
-    );
-    if (first !== '[data-testid="metric-picker"]') {
-      outcomes.push(`${name}: ${await page.locator(first).first().innerText()}`);
-      continue;
-    }
-    const picker = page.locator('[data-testid="metric-picker"]');
-    const options = await picker.locator("option").evaluateAll((els) => els.map((e) => e.value));
-    for (const value of options) {
-      await picker.selectOption(value);
-      const outcome = await firstVisible(
-        page,
-        [
-          '[data-testid="forecast-band"]',
-          '[data-testid="forecast-empty"]',
-          '[data-testid="usage-empty"]',
-          '[data-testid="resource-detail"] [data-testid="error"]',
-        ],
-        `the chart of ${name} / ${value}`,
-      );
-      if (outcome === '[data-testid="forecast-band"]') {
-        log(`opened ${name}, series ${value}: forecast band drawn`);
-        return { name, series: value };
-      }
-      outcomes.push(`${name} / ${value}: ${(await page.locator(outcome).first().innerText()).trim()}`);
-    }
+    await page.waitForURL(/\/resources\/\d+/);
+    const seen = await firstVisible(page, ['[data-testid="forecast-band"]', '[data-testid="forecast-empty"]', '[data-testid="series-empty"]', '[data-testid="error"]'], `the resource page of ${name}`);
+    if (seen === '[data-testid="forecast-band"]') opened = name;
+    else await page.goBack();
   }
-  fail(`none of the first ${count} resources shows a forecast band:\n  ${outcomes.join("\n  ")}`);
+  if (!opened) fail("no resource of the filtered overview shows a forecast band");
+  await assertChart(page, `resource ${opened} at 1280 px`);
+  await expectVisible(page, '[data-testid="accuracy-panel"]', "the accuracy panel");
+  const weights = await firstVisible(page, ['[data-testid="member-weights"]', '[data-testid="weights-unavailable"]'], "the ensemble members");
+  if (weights.includes("unavailable") && (await page.locator(weights).innerText()).includes("ensemble")) {
+    fail(`the ensemble's member weights are missing: ${await page.locator(weights).innerText()}`);
+  }
+  await expectVisible(page, '[data-testid="resource-recommendations"]', "the resource's recommendations");
+  await page.locator('[data-testid="range-30d"]').click();
+  await page.waitForURL((u) => u.searchParams.get("range") === "30d");
+  await assertChart(page, `resource ${opened}, 30 days`);
+  await assertAccessible(page, "resource page");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(400);
+  await assertChart(page, `resource ${opened} at 390 px`);
+  await noSidewaysScroll(page, "resource page");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.locator('[data-testid="back"]').click();
+  await page.waitForURL(overviewUrl);
+  await expectVisible(page, '[data-testid="resource-row"]', "the overview after going back");
+  log(`drilled down to ${opened} and back to ${new URL(overviewUrl).search}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  await noSidewaysScroll(page, "overview");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  await page.locator('[data-testid="signout"]').click();
+  await page.locator('[data-testid="signin-form"]').waitFor({ state: "visible" });
+  if ((await page.evaluate(() => window.sessionStorage.getItem("headroom.token"))) !== null) fail("signing out left the token");
+  log("signed out");
+}
+
+async function editorChecks(page, base, token, artifacts) {
+  await signInWithToken(page, base, token);
+
+  // Accept one recommendation and dismiss another with a reason.
+  await page.goto(new URL("/recommendations?status=open", base).href);
+  await expectVisible(page, '[data-testid="rec-accept"]', "an open recommendation for the editor");
+  const before = await page.locator('[data-testid="recommendation"]').count();
+  const firstTitle = (await page.locator('[data-testid="recommendation"] .rec-title').first().innerText()).trim();
+  await page.locator('[data-testid="rec-accept"]').first().click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="recommendation"]').length === n - 1, before);
+  await page.goto(new URL("/recommendations?status=accepted", base).href);
+  await expectVisible(page, '[data-testid="recommendation"][data-status="accepted"]', "the accepted recommendation");
+  log(`accepted "${firstTitle}"`);
+
+  await page.goto(new URL("/recommendations?status=open", base).href);
+  await expectVisible(page, '[data-testid="rec-dismiss"]', "a second open recommendation");
+  await page.locator('[data-testid="rec-dismiss"]').first().click();
+  await page.locator('[data-testid="dismiss-reason"]').fill("kept on purpose for the e2e test");
+  await page.locator('[data-testid="dismiss-confirm"]').click();
+  await page.goto(new URL("/recommendations?status=dismissed", base).href);
+  await expectVisible(page, '[data-testid="recommendation"][data-status="dismissed"]', "the dismissed recommendation");
+  if (!(await page.locator('[data-testid="recommendation"]').first().innerText()).includes("kept on purpose")) fail("the dismissal reason is not shown");
+  log("dismissed a recommendation with a reason");
+
+  const csv = await download(page, '[data-testid="export-recommendations"]', artifacts);
+  if (!csv.text.startsWith("id,kind,status,title")) fail(`the recommendations CSV starts with ${csv.text.slice(0, 60)}`);
+  log(`exported ${csv.name} (${csv.text.trim().split("\n").length - 1} rows)`);
+
+  // Create a scenario and see it compared with the baseline.
+  await page.goto(new URL("/scenarios", base).href);
+  const scenario = `e2e growth 10% ${Date.now()}`;
+  await page.locator('[data-testid="scenario-name"]').fill(scenario);
+  await page.locator('[data-testid="scenario-growth"]').fill("10");
+  await page.locator('[data-testid="scenario-create"]').click();
+  await page.waitForURL((u) => /^\d+$/.test(u.searchParams.get("scenario") ?? ""));
+  await expectVisible(page, '[data-testid="scenario-cost"]', "the scenario comparison");
+  await page.locator('[data-testid="scenario-compare"] h2', { hasText: scenario }).waitFor({ state: "visible" });
+  const heading = await page.locator('[data-testid="scenario-compare"] h2').innerText();
+  await assertAccessible(page, "scenario comparison");
+  log(`scenario created: ${heading}, cost ${await page.locator('[data-testid="scenario-cost"]').innerText()}`);
+
+  // Upload a CSV and see its forecast and backtest.
+  const file = path.join(artifacts, "upload.csv");
+  sampleCsv(file);
+  await page.goto(new URL("/upload", base).href);
+  await page.locator('[data-testid="upload-file"]').setInputFiles(file);
+  await page.locator('[data-testid="upload-model"]').selectOption("seasonal_naive");
+  await page.locator('[data-testid="upload-submit"]').click();
+  await expectVisible(page, '[data-testid="upload-result"]', "the forecast of the uploaded CSV");
+  await assertChart(page, "uploaded CSV");
+  const backtest = await page.locator('[data-testid="backtest"]').innerText();
+  if (!/MASE/.test(backtest)) fail(`no backtest score: ${backtest}`);
+  await assertAccessible(page, "upload result");
+  log("uploaded a CSV: forecast with bands and backtest shown");
+
+  // Download the reports.
+  await page.goto(new URL("/reports", base).href);
+  await expectVisible(page, '[data-testid="download-technical-csv"]', "the reports");
+  const tech = await download(page, '[data-testid="download-technical-csv"]', artifacts);
+  if (!tech.text.startsWith("resource,resource_id,provider")) fail(`the technical CSV starts with ${tech.text.slice(0, 60)}`);
+  const html = await download(page, '[data-testid="download-technical-html"]', artifacts);
+  if (!html.text.includes("@media print")) fail("the printable report has no print stylesheet");
+  await expectVisible(page, '[data-testid="download-executive-html"]', "the executive report");
+  const exec = await download(page, '[data-testid="download-executive-html"]', artifacts);
+  if (!exec.text.includes("Return on implemented recommendations")) fail("the executive report has no ROI section");
+  log(`downloaded ${tech.name}, ${html.name}, ${exec.name}`);
+}
+
+async function adminChecks(page, base, token) {
+  await signInWithToken(page, base, token);
+  await page.goto(new URL("/admin", base).href);
+  await page.locator('[data-testid="nav-admin"]').waitFor({ state: "visible" });
+  await expectVisible(page, '[data-testid="token-row"]', "the token list");
+  const name = `e2e-made-${Date.now()}`;
+  await page.locator('[data-testid="token-name"]').fill(name);
+  await page.locator('[data-testid="token-create"]').click();
+  const created = page.locator('[data-testid="token-created"]');
+  await created.waitFor({ state: "visible" });
+  const secret = (await created.locator("code").innerText()).trim();
+  if (!secret.startsWith("hdr_")) fail(`the new token is shown as ${secret}`);
+  const row = page.locator('[data-testid="token-row"]', { hasText: name });
+  await row.waitFor({ state: "visible" });
+  if ((await page.locator('[data-testid="admin-tokens"] table').innerText()).includes(secret)) fail("the token list shows a secret");
+  await row.getByRole("button", { name: /Revoke/ }).click();
+  await row.getByText(/revoked/).waitFor({ state: "visible" });
+  await expectVisible(page, '[data-testid="admin-sources"] table', "data-source status");
+  await expectVisible(page, '[data-testid="admin-alerts"] h3', "alert channels and rules");
+  if (await page.locator('[data-testid="admin-alerts"] [data-testid="error"]').count()) fail("the alerting section shows an error");
+  await assertAccessible(page, "admin");
+  log("admin: token created (shown once), listed, revoked; sources and alerting listed");
 }
 
 async function main() {
-  const url = requireEnv("HEADROOM_URL");
-  const token = requireEnv("HEADROOM_TOKEN");
-  const screenshot = process.env.HEADROOM_SCREENSHOT || null;
+  const base = requireEnv("HEADROOM_URL");
+  const viewer = requireEnv("HEADROOM_TOKEN");
+  const editor = requireEnv("HEADROOM_EDITOR_TOKEN");
+  const admin = requireEnv("HEADROOM_ADMIN_TOKEN");
+  const artifacts = process.env.HEADROOM_ARTIFACTS || mkdtempSync(path.join(tmpdir(), "headroom-e2e-"));
+  mkdirSync(artifacts, { recursive: true });
   const userDataDir = mkdtempSync(path.join(tmpdir(), "headroom-e2e-chromium-"));
   const problems = [];
   let context;
@@ -131,17 +362,9 @@ async function main() {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
+      acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(STEP_TIMEOUT);
@@ -149,74 +372,17 @@ async function main() {
     page.on("console", (msg) => {
       if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
     });
-
-    log(`opening ${url}`);
-    const response = await page.goto(url, { waitUntil: "domcontentloaded" });
-    if (!response || !response.ok()) fail(`GET ${url} answered ${response ? response.status() : "nothing"}`);
-    await page.locator('[data-testid="signin-form"]').waitFor({ state: "visible" });
-
-    // A bad token is refused with the API's own message.
-    await page.locator('[data-testid="token-input"]').fill("hdr_not_a_real_token");
-    await page.locator('[data-testid="signin-submit"]').click();
-    const refusal = page.locator('[data-testid="signin-error"]');
-    await refusal.waitFor({ state: "visible" });
-    const refusalText = (await refusal.innerText()).trim();
-    if (!refusalText) fail("a bad token showed an empty error");
-    log(`bad token refused: "${refusalText}"`);
-
-    await page.locator('[data-testid="token-input"]').fill(token);
-    await page.locator('[data-testid="signin-submit"]').click();
-    const listed = await firstVisible(
-      page,
-      ['[data-testid="resource-row"]', '[data-testid="resources-empty"]', '[data-testid="signin-error"]', '[data-testid="error"]'],
-      "the resource list after signing in",
-    );
-    if (listed !== '[data-testid="resource-row"]') {
-      fail(`after signing in the page shows: ${(await page.locator(listed).first().innerText()).trim()}`);
-    }
-    log(`signed in; ${await page.locator('[data-testid="resource-row"]').count()} resources listed`);
-
-    await openResourceWithForecast(page);
-    await assertChart(page, "1280 px");
-
-    const current = page.url();
-    if (current.includes(token)) fail("the token appears in the page URL");
-    if (!/[?&]resource=\d+/.test(current)) fail(`the selected resource is not in the URL (${current})`);
-    const stored = await page.evaluate(() => window.sessionStorage.getItem("headroom.token"));
-    if (stored !== token) fail("the token is not kept in sessionStorage");
-
-    if (screenshot) {
-      await page.screenshot({ path: screenshot });
-      log(`screenshot: ${screenshot}`);
-    }
-
-    // Phone width: same page, no sideways scrolling, chart still drawn.
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(400);
-    await assertChart(page, "390 px");
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    if (overflow > 1) fail(`at 390 px the page scrolls sideways by ${overflow} px`);
-    if (screenshot) {
-      const phone = withSuffix(screenshot, "-390");
-      await page.screenshot({ path: phone });
-      log(`screenshot: ${phone}`);
-    }
-
-    // A shared link (the URL) reopens the same view after signing in again; signing out forgets the token.
-    await page.locator('[data-testid="signout"]').click();
-    await page.locator('[data-testid="signin-form"]').waitFor({ state: "visible" });
-    const after = await page.evaluate(() => window.sessionStorage.getItem("headroom.token"));
-    if (after !== null) fail("signing out left the token in sessionStorage");
-    log("signed out");
-
+    await viewerChecks(page, base, viewer);
+    await editorChecks(page, base, editor, artifacts);
+    await adminChecks(page, base, admin);
     const serious = problems.filter((p) => !/status of 40[14]/.test(p)); // expected: the bad token, a missing forecast
     if (serious.length) fail(`the page reported errors:\n  ${serious.join("\n  ")}`);
     log("PASSED");
   } catch (err) {
-    if (page && screenshot) {
-      const failed = withSuffix(screenshot, "-failure");
-      await page.screenshot({ path: failed, fullPage: true }).catch(() => {});
-      console.error(`[e2e] failure screenshot: ${failed}`);
+    if (page) {
+      const shot = path.join(artifacts, "failure.png");
+      await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+      console.error(`[e2e] failure screenshot: ${shot} (at ${page.url()})`);
     }
     if (problems.length) console.error(`[e2e] browser console:\n  ${problems.join("\n  ")}`);
     console.error(`[e2e] FAILED: ${err instanceof CheckFailed ? err.message : err?.stack ?? err}`);

@@ -210,3 +210,22 @@ def test_sources_show_status_after_a_collection(env: Env) -> None:
     items = {s["name"]: s for s in env.client.get("/api/sources", headers=env.auth("viewer")).json()["items"]}
     assert items["demo"]["last_success_at"] is not None and items["demo"]["last_error"] == ""
     assert items["demo"]["samples_written"] > 0 and items["demo"]["lag_seconds"] >= 0
+
+
+def test_last_used_is_recorded_to_the_minute_so_reads_do_not_write_every_time(env: Env) -> None:
+    from services.auth import authenticate
+
+    url = env.settings.database_url
+    token = env.tokens["viewer"]
+    first = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    for now in (first, first + timedelta(seconds=30)):
+        with session_scope(url) as session:
+            authenticate(session, token, now=now)
+    with session_scope(url) as session:
+        row = session.scalars(select(ApiTokenRow).where(ApiTokenRow.name == "viewer-token")).one()
+        assert row.last_used_at == first
+    with session_scope(url) as session:
+        authenticate(session, token, now=first + timedelta(minutes=1, seconds=5))
+    with session_scope(url) as session:
+        row = session.scalars(select(ApiTokenRow).where(ApiTokenRow.name == "viewer-token")).one()
+        assert row.last_used_at == first + timedelta(minutes=1, seconds=5)

@@ -84,6 +84,7 @@ def test_train_all_forecasts_mean_and_p95_and_isolates_bad_series(db: tuple[str,
                 assert len(row.points) == SETTINGS.horizon_hours
                 assert [p.ts for p in row.points] == [first_step + timedelta(hours=h) for h in range(48)]
                 for p in row.points:
+                    assert p.lo95 is not None and p.lo80 is not None and p.hi80 is not None and p.hi95 is not None
                     assert 0 <= p.lo95 <= p.lo80 <= p.mean <= p.hi80 <= p.hi95
                 version = active_model_version(session, series_id, stat)
                 assert version is not None and row.model_version_id == version.id
@@ -101,7 +102,13 @@ def test_retraining_the_same_day_replaces_forecasts_and_bumps_versions(db: tuple
     forecasts, points = count(url, ForecastRow), count(url, ForecastPointRow)
     assert (forecasts, points) == (len(GOOD) * 2, len(GOOD) * 2 * 48)
 
-    again = train_all(as_of=AS_OF, metric_store=store, db_url=url, settings=SETTINGS)
+    # the same day again is skipped: (series, day) is trained once unless forced
+    same = train_all(as_of=AS_OF, metric_store=store, db_url=url, settings=SETTINGS)
+    assert same.trained == [] and all("already trained" in same.skipped[s] for s in GOOD)
+    assert count(url, ModelVersionRow) == len(GOOD) * 2
+
+    # forced: same data, same model, so the same backtest MASE: no worse, so promoted and served
+    again = train_all(as_of=AS_OF, metric_store=store, db_url=url, settings=SETTINGS, force=True)
     assert again.trained == GOOD and again.errors == {}
     assert (count(url, ForecastRow), count(url, ForecastPointRow)) == (forecasts, points)
     with session_scope(url) as session:

@@ -206,3 +206,19 @@ def test_mstl_adds_the_weekly_season_from_two_weeks_of_history() -> None:
     mstl = MSTL(season_length=24)
     assert mstl.seasons_for(2 * 7 * 24 - 1) == [24]
     assert mstl.seasons_for(2 * 7 * 24) == [24, 168]
+
+
+def test_auto_arima_hourly_reads_hourly_forecasts_back_at_five_minutes() -> None:
+    from ml_engine.resolution import Hourly
+    from ml_engine.statistical import AutoARIMA
+    from services.evaluation import DEFAULT_MODELS, resolve_models
+
+    assert {"auto_arima_hourly", "headroom"} <= set(resolve_models(None)) == set(DEFAULT_MODELS)
+    raw = pd.read_csv(NAB / "ec2_cpu_utilization_5f5533.csv", parse_dates=["timestamp"], nrows=3 * 288 + 7)
+    y = raw.set_index("timestamp")["value"].tz_localize("UTC").asfreq("5min").interpolate()
+    forecast = Hourly(AutoARIMA(season_length=288)).fit(y).predict(30, (80, 95))
+    assert forecast.model == "auto_arima_hourly" and forecast.params["resolution"] == "hourly"
+    assert forecast.mean.index[0] == y.index[-1] + pd.Timedelta(minutes=5) and len(forecast.mean) == 30
+    values = forecast.mean.to_numpy()
+    assert np.all(values[:12] == values[0]) and np.all(values[12:24] == values[12])  # one value per hour block
+    assert (forecast.lower[95] <= forecast.lower[80]).all() and (forecast.upper[80] <= forecast.upper[95]).all()

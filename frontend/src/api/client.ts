@@ -16,6 +16,26 @@ export type Series = SeriesPage["items"][number];
 export type Metrics = Json<"/api/metrics", "get">;
 export type Forecast = Json<"/api/forecasts", "get">;
 export type ForecastPoint = Forecast["points"][number];
+export type FleetPage = Json<"/api/fleet", "get">;
+export type FleetRow = FleetPage["items"][number];
+export type TokenPage = Json<"/api/tokens", "get">;
+export type SourcePage = Json<"/api/sources", "get">;
+export type AdhocForecast = Json<"/api/forecasts/adhoc", "post">;
+export type RunwayPage = Json<"/api/runway", "get">;
+export type Runway = RunwayPage["resources"][number];
+export type RecommendationPage = Json<"/api/recommendations", "get">;
+export type Recommendation = RecommendationPage["items"][number];
+export type Summary = Json<"/api/summary", "get">;
+export type ScenarioPage = Json<"/api/scenarios", "get">;
+export type Scenario = ScenarioPage["items"][number];
+export type ScenarioCompare = Json<"/api/scenarios/{scenario_id}/compare", "get">;
+export type AccuracyPage = Json<"/api/accuracy", "get">;
+export type ModelVersionPage = Json<"/api/models", "get">;
+export type AnomalyPage = Json<"/api/anomalies", "get">;
+export type Anomaly = AnomalyPage["items"][number];
+export type Spend = Json<"/api/spend", "get">;
+export type Budgets = Json<"/api/spend/budgets", "get">;
+export type CommitmentCoverage = Json<"/api/spend/commitment-coverage", "get">;
 
 /** An error the API answered with; `detail` is the message meant for the person using the page. */
 export class ApiError extends Error {

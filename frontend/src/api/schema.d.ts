@@ -4,6 +4,249 @@
  */
 
 export interface paths {
+    "/api/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Accuracy
+         * @description Live accuracy per series, statistic and model (MASE, 80/95% coverage against the actuals so far).
+         */
+        get: operations["read_accuracy_api_accuracy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accuracy/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Model Accuracy
+         * @description Live accuracy per model over every series it forecast.
+         */
+        get: operations["read_model_accuracy_api_accuracy_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Alerts */
+        get: operations["list_alerts_api_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Channels */
+        get: operations["list_channels_api_alerts_channels_get"];
+        /**
+         * Put Channel
+         * @description Create or replace a channel; its URL is checked now and again at every send.
+         */
+        put: operations["put_channel_api_alerts_channels_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Channel */
+        delete: operations["delete_channel_api_alerts_channels__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Channel
+         * @description Send a marked test message now and return its delivery record (status delivered or dead, and why).
+         */
+        post: operations["test_channel_api_alerts_channels__name__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deliveries
+         * @description The outbox with each message's attempts (status code, latency, error), newest first.
+         */
+        get: operations["list_deliveries_api_alerts_deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Rules */
+        get: operations["list_rules_api_alerts_rules_get"];
+        put?: never;
+        /** Create Rule */
+        post: operations["create_rule_api_alerts_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/rules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Rule */
+        delete: operations["delete_rule_api_alerts_rules__name__delete"];
+        options?: never;
+        head?: never;
+        /** Update Rule */
+        patch: operations["update_rule_api_alerts_rules__name__patch"];
+        trace?: never;
+    };
+    "/api/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Silences */
+        get: operations["list_silences_api_alerts_silences_get"];
+        put?: never;
+        /** Add Silence */
+        post: operations["add_silence_api_alerts_silences_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/silences/{silence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Expire Silence */
+        delete: operations["expire_silence_api_alerts_silences__silence_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Anomalies
+         * @description Anomaly incidents (one per incident, not per point), newest first.
+         */
+        get: operations["read_anomalies_api_anomalies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Fleet */
+        get: operations["read_fleet_api_fleet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/forecasts": {
         parameters: {
             query?: never;
@@ -21,6 +264,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forecasts/adhoc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Forecast Adhoc */
+        post: operations["forecast_adhoc_api_forecasts_adhoc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -28,7 +288,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health */
+        /**
+         * Health
+         * @description The process is up and answering; says nothing of its dependencies (a liveness probe).
+         */
         get: operations["health_api_health_get"];
         put?: never;
         post?: never;
@@ -72,6 +335,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Models
+         * @description Every model version of a series, newest first per statistic, with the ensemble's member weights.
+         */
+        get: operations["read_models_api_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Model
+         * @description Serve an earlier version (default: the one before the active) and its forecast again.
+         */
+        post: operations["rollback_model_api_models_rollback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready
+         * @description 200 when the database, the metric store and the broker all answer; 503 naming what is down.
+         */
+        get: operations["ready_api_ready_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Recommendations */
+        get: operations["read_recommendations_api_recommendations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description Re-run every recommender over the fleet now; open ones are updated, others keep their status.
+         */
+        post: operations["refresh_api_recommendations_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/skipped": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Skipped
+         * @description Why the last refresh made no recommendation: too little data, an HPA, production, superseded...
+         */
+        get: operations["read_skipped_api_recommendations_skipped_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/{rec_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Recommendation */
+        get: operations["read_recommendation_api_recommendations__rec_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/{rec_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept */
+        post: operations["accept_api_recommendations__rec_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/{rec_id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss */
+        post: operations["dismiss_api_recommendations__rec_id__dismiss_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/{rec_id}/implement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Implement */
+        post: operations["implement_api_recommendations__rec_id__implement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recommendations/{rec_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Savings
+         * @description Measure realised savings from billing after the implementation (or the changed inventory) and verify.
+         */
+        post: operations["verify_savings_api_recommendations__rec_id__verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/resources": {
         parameters: {
             query?: never;
@@ -106,6 +574,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runway": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Runway
+         * @description P50/P90 days until each threshold, per resource, per group and per budget, from the last refresh.
+         */
+        get: operations["read_runway_api_runway_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scenarios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Scenarios */
+        get: operations["read_scenarios_api_scenarios_get"];
+        put?: never;
+        /** Create Scenario */
+        post: operations["create_scenario_api_scenarios_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scenarios/{scenario_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Scenario */
+        get: operations["read_scenario_api_scenarios__scenario_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Scenario */
+        delete: operations["delete_scenario_api_scenarios__scenario_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scenarios/{scenario_id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description Capacity and cost per month of the scenario against the baseline (the fleet as it is, unchanged).
+         */
+        get: operations["compare_api_scenarios__scenario_id__compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/series": {
         parameters: {
             query?: never;
@@ -132,6 +676,84 @@ export interface paths {
         };
         /** Read Sources */
         get: operations["read_sources_api_sources_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/spend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Spend */
+        get: operations["read_spend_api_spend_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/spend/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Budgets
+         * @description This month's spend against each configured monthly budget (recommend.budgets: 'total' or a provider), with
+         *     the month-end forecast and its 80% / 95% interval from the stored daily cost forecast.
+         */
+        get: operations["read_budgets_api_spend_budgets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/spend/commitment-coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Commitment Coverage
+         * @description Share of eligible usage (list cost) billed below list price per day or week, or why the records cannot tell.
+         */
+        get: operations["read_commitment_coverage_api_spend_commitment_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Summary
+         * @description Identified vs realised savings by kind (never counted twice), next quarter's forecast spend, month to date.
+         */
+        get: operations["read_summary_api_summary_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -175,10 +797,564 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/training/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Training Runs
+         * @description Daily training runs, newest first, with their progress counters.
+         */
+        get: operations["read_training_runs_api_training_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccuracyPage */
+        AccuracyPage: {
+            /** Items */
+            items: components["schemas"]["AccuracyRead"][];
+        };
+        /** AccuracyRead */
+        AccuracyRead: {
+            /** Coverage80 */
+            coverage80: number | null;
+            /** Coverage95 */
+            coverage95: number | null;
+            /** Forecasts */
+            forecasts: number;
+            /**
+             * Key
+             * @description The series id, or the model name
+             */
+            key: string;
+            /**
+             * Mase
+             * @description Point-weighted live MASE
+             */
+            mase: number | null;
+            /** Model Name */
+            model_name: string | null;
+            /**
+             * Points
+             * @description Forecast steps with an actual
+             */
+            points: number;
+            /** Since */
+            since: string | null;
+            /** Stat */
+            stat: string | null;
+        };
+        /** AdhocForecastRead */
+        AdhocForecastRead: {
+            /**
+             * Backtest
+             * @description holdout, model, mase, smape, coverage80, coverage95.
+             */
+            backtest: {
+                [key: string]: unknown;
+            };
+            /**
+             * History
+             * @description The upload on an hourly grid (as forecast).
+             */
+            history: components["schemas"]["MetricPoint"][];
+            /** Horizon Hours */
+            horizon_hours: number;
+            /** Model */
+            model: string;
+            /** Points */
+            points: components["schemas"]["ForecastPointRead"][];
+            /**
+             * Regularized
+             * @description What was done to put the upload on an hourly grid.
+             */
+            regularized: {
+                [key: string]: unknown;
+            };
+            /**
+             * Stored Series Id
+             * @description Set when the upload was stored (store=true).
+             */
+            stored_series_id?: string | null;
+        };
+        /** AlertRead */
+        AlertRead: {
+            /** Fingerprint */
+            fingerprint: string;
+            /** Fired At */
+            fired_at: string | null;
+            /** Id */
+            id: number;
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Last Notified At */
+            last_notified_at: string | null;
+            /**
+             * Pending Since
+             * Format: date-time
+             */
+            pending_since: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Rule */
+            rule: string;
+            /** State */
+            state: string;
+            /** Subject */
+            subject: string;
+            /** Summary */
+            summary: string;
+            /** Value */
+            value: number | null;
+        };
+        /** AnomalyPage */
+        AnomalyPage: {
+            /** Items */
+            items: components["schemas"]["AnomalyRead"][];
+        };
+        /** AnomalyRead */
+        AnomalyRead: {
+            /** Actual */
+            actual: number;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Expected */
+            expected: number;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description metric or cost
+             */
+            kind: string;
+            /** Lower */
+            lower: number | null;
+            /**
+             * Peak At
+             * Format: date-time
+             */
+            peak_at: string;
+            /** Points */
+            points: number;
+            /**
+             * Score
+             * @description |actual - expected| at the peak, in standard deviations of the 95% band
+             */
+            score: number;
+            /** Series Id */
+            series_id: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Stat */
+            stat: string;
+            /**
+             * Status
+             * @description open or closed
+             */
+            status: string;
+            /** Upper */
+            upper: number | null;
+        };
+        /** Body_forecast_adhoc_api_forecasts_adhoc_post */
+        Body_forecast_adhoc_api_forecasts_adhoc_post: {
+            /**
+             * File
+             * @description CSV with the header `timestamp,value`; ISO 8601 or epoch seconds
+             */
+            file: string;
+            /**
+             * Horizon Hours
+             * @default 168
+             */
+            horizon_hours: number;
+            /**
+             * Model
+             * @description A forecaster name; default: the configured one
+             */
+            model?: string | null;
+            /**
+             * Name
+             * @description Name to store it under
+             */
+            name?: string | null;
+            /**
+             * Save
+             * @description Store the upload as series upload:<name>/value (editor)
+             * @default false
+             */
+            save: boolean;
+        };
+        /** BudgetRead */
+        BudgetRead: {
+            /**
+             * Budget
+             * @description Monthly budget (recommend.budgets), in the billing currency
+             */
+            budget: number;
+            /** @description None when no stored forecast covers the month's end */
+            month_end?: components["schemas"]["MonthForecast"] | null;
+            /**
+             * Month To Date
+             * @description Effective cost of this month's charge days, credits included
+             */
+            month_to_date: number;
+            /**
+             * Reason
+             * @description Why there is no month-end forecast
+             * @default
+             */
+            reason: string;
+            /**
+             * Scope
+             * @description total, or a provider
+             */
+            scope: string;
+            /**
+             * Series Id
+             * @description The daily cost forecast used
+             */
+            series_id: string;
+            /**
+             * Status
+             * @description over, at_risk (80% upper bound above budget), under, or unknown
+             */
+            status: string;
+            /**
+             * Used
+             * @description month_to_date / budget
+             */
+            used: number;
+        };
+        /** BudgetsRead */
+        BudgetsRead: {
+            /** Currency */
+            currency: string;
+            /** Items */
+            items: components["schemas"]["BudgetRead"][];
+            /**
+             * Period End
+             * Format: date
+             * @description Last day of the month
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date
+             */
+            period_start: string;
+            /**
+             * Reason
+             * @description Why there are no items (no budget configured)
+             * @default
+             */
+            reason: string;
+            /**
+             * Through
+             * @description Newest charge day counted; None when there are no costs.
+             */
+            through?: string | null;
+        };
+        /** ChannelCreate */
+        ChannelCreate: {
+            /**
+             * Config
+             * @description The type's fields (see README 'Alerts').
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description slack, grafana, alertmanager, pagerduty, email or webhook.
+             */
+            type: string;
+        };
+        /** ChannelRead */
+        ChannelRead: {
+            /**
+             * Config
+             * @description Secrets masked as ***; webhook URLs reduced to scheme and host.
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Source */
+            source: string;
+            /** Type */
+            type: string;
+        };
+        /** CommitmentCoverageRead */
+        CommitmentCoverageRead: {
+            /** Available */
+            available: boolean;
+            /**
+             * Basis
+             * @description What counts as eligible and as covered
+             */
+            basis: string;
+            /** Currency */
+            currency: string;
+            /** Items */
+            items: components["schemas"]["CoveragePointRead"][];
+            /**
+             * Period
+             * @description day or week
+             */
+            period: string;
+            /**
+             * Reason
+             * @description Why coverage cannot be told from the stored cost records
+             * @default
+             */
+            reason: string;
+        };
+        /** CoveragePointRead */
+        CoveragePointRead: {
+            /**
+             * Coverage
+             * @description covered_list / eligible_list; None when not available
+             */
+            coverage?: number | null;
+            /**
+             * Covered List
+             * @description The part of it billed below list price
+             */
+            covered_list: number;
+            /**
+             * Effective
+             * @description Effective cost of the eligible lines
+             */
+            effective: number;
+            /**
+             * Eligible List
+             * @description List (on-demand equivalent) cost of eligible usage lines
+             */
+            eligible_list: number;
+            /**
+             * Start
+             * Format: date
+             * @description The day, or the Monday of the ISO week
+             */
+            start: string;
+        };
+        /** DeliveryAttemptRead */
+        DeliveryAttemptRead: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Attempt */
+            attempt: number;
+            /** Error */
+            error: string;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Ok */
+            ok: boolean;
+            /** Status Code */
+            status_code: number | null;
+        };
+        /** DeliveryRead */
+        DeliveryRead: {
+            /** Attempts */
+            attempts: number;
+            /** Channel */
+            channel: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Event Id */
+            event_id: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Last Error */
+            last_error: string;
+            /** Log */
+            log?: components["schemas"]["DeliveryAttemptRead"][];
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Status */
+            status: string;
+        };
+        /** DismissBody */
+        DismissBody: {
+            /**
+             * Reason
+             * @description Why the recommendation does not apply
+             */
+            reason: string;
+        };
+        /** EnsembleMember */
+        EnsembleMember: {
+            /**
+             * Backtest Mae
+             * @description Mean absolute error at the rolling-origin backtest
+             */
+            backtest_mae?: number | null;
+            /**
+             * Backtest Mase
+             * @description The same error scaled by the seasonal-naive in-sample error
+             */
+            backtest_mase?: number | null;
+            /**
+             * Dropped
+             * @description Why it could not take part (too little history, a failed fit)
+             */
+            dropped?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Weight
+             * @description Share of the ensemble's forecast (0: kept out, backtest error too high)
+             */
+            weight: number;
+        };
+        /**
+         * EvidenceRead
+         * @description Why a recommendation was made: how much data, which percentile and headroom, what follows, how risky.
+         */
+        EvidenceRead: {
+            /** Coverage Hours */
+            coverage_hours: number;
+            /** Coverage Ratio */
+            coverage_ratio: number;
+            /** Forecast Peak */
+            forecast_peak: {
+                [key: string]: number;
+            };
+            /** Headroom */
+            headroom: number;
+            /** Observed */
+            observed: {
+                [key: string]: number;
+            };
+            /** Percentile */
+            percentile: string;
+            /** Projected Utilisation */
+            projected_utilisation: {
+                [key: string]: number;
+            };
+            /** Reasons */
+            reasons: string[];
+            /** Risk */
+            risk: number;
+        };
+        /** FleetPage */
+        FleetPage: {
+            /** Items */
+            items: components["schemas"]["FleetRow"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Sort */
+            sort: string;
+            /** Total */
+            total: number;
+        };
+        /** FleetRow */
+        FleetRow: {
+            /** Account */
+            account: string;
+            /**
+             * Cpu P95 7D
+             * @description p95 of CPU utilisation over the 7 days to its newest sample.
+             */
+            cpu_p95_7d?: number | null;
+            /** Environment */
+            environment: string;
+            /**
+             * Forecast Metric
+             * @description Series the forecast peak belongs to.
+             */
+            forecast_metric?: string | null;
+            /**
+             * Forecast Peak 14D
+             * @description Highest forecast mean of CPU utilisation over the next 14 days (newest forecast).
+             */
+            forecast_peak_14d?: number | null;
+            /** Hourly Price */
+            hourly_price: number | null;
+            /** Id */
+            id: number;
+            /** Instance Type */
+            instance_type: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Last Data At
+             * @description Newest sample of any of its series.
+             */
+            last_data_at?: string | null;
+            /** Memory Gib */
+            memory_gib: number | null;
+            /**
+             * Memory P95 7D
+             * @description p95 of memory utilisation over the same 7 days.
+             */
+            memory_p95_7d?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Open Recommendations
+             * @description Recommendations about it with status open.
+             * @default 0
+             */
+            open_recommendations: number;
+            /** Provider */
+            provider: string;
+            /** Region */
+            region: string;
+            /** Resource Id */
+            resource_id: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Vcpus */
+            vcpus: number | null;
+        };
         /** ForecastPointRead */
         ForecastPointRead: {
             /** Hi80 */
@@ -220,6 +1396,43 @@ export interface components {
             /** Step */
             step: number;
         };
+        /** ForecastSpend */
+        ForecastSpend: {
+            /** As Of */
+            as_of?: string | null;
+            /** Available */
+            available: boolean;
+            /** Days Covered */
+            days_covered?: number | null;
+            /** Hi80 */
+            hi80?: number | null;
+            /** Hi95 */
+            hi95?: number | null;
+            /** Lo80 */
+            lo80?: number | null;
+            /** Lo95 */
+            lo95?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Model */
+            model?: string | null;
+            /** Period End */
+            period_end?: string | null;
+            /** Period Start */
+            period_start?: string | null;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+            /** Series Id */
+            series_id?: string | null;
+        };
+        /** GrowthIn */
+        GrowthIn: {
+            /** Percent Per Month */
+            percent_per_month: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -234,6 +1447,39 @@ export interface components {
             status: "ok";
             /** Version */
             version: string;
+        };
+        /** KindSummary */
+        KindSummary: {
+            /** Count */
+            count: number;
+            /** Identified Monthly Effective */
+            identified_monthly_effective: number;
+            /** Identified Monthly List */
+            identified_monthly_list: number;
+            /** Kind */
+            kind: string;
+            /** Realised Monthly */
+            realised_monthly: number;
+            /** Verified */
+            verified: number;
+        };
+        /** LaunchIn */
+        LaunchIn: {
+            /**
+             * Added Percent
+             * @description Step of load, % of the baseline load
+             */
+            added_percent: number;
+            /**
+             * On
+             * Format: date
+             */
+            on: string;
+            /**
+             * Resource Ids
+             * @description Empty: every resource
+             */
+            resource_ids?: string[];
         };
         /** MeRead */
         MeRead: {
@@ -277,6 +1523,442 @@ export interface components {
             /** Step */
             step: number | null;
         };
+        /** MigrationIn */
+        MigrationIn: {
+            /** From Family */
+            from_family?: string | null;
+            /**
+             * On
+             * Format: date
+             */
+            on: string;
+            /**
+             * Performance Factor
+             * @default 1
+             */
+            performance_factor: number;
+            /** Resource Ids */
+            resource_ids?: string[];
+            /** To Family */
+            to_family: string;
+        };
+        /** ModelRollback */
+        ModelRollback: {
+            /** Series Id */
+            series_id: string;
+            /**
+             * Stat
+             * @default mean
+             */
+            stat: string;
+            /**
+             * To Version
+             * @description Default: the version before the active one
+             */
+            to_version?: number | null;
+        };
+        /** ModelVersionPage */
+        ModelVersionPage: {
+            /** Items */
+            items: components["schemas"]["ModelVersionRead"][];
+        };
+        /** ModelVersionRead */
+        ModelVersionRead: {
+            /** Artifact Uri */
+            artifact_uri: string;
+            /** As Of */
+            as_of: string | null;
+            /**
+             * Data End
+             * Format: date-time
+             */
+            data_end: string;
+            /**
+             * Data Start
+             * Format: date-time
+             */
+            data_start: string;
+            /** Id */
+            id: number;
+            /**
+             * Members
+             * @description Ensemble members, largest weight first; empty for a single forecaster
+             */
+            members?: components["schemas"]["EnsembleMember"][];
+            /**
+             * Metrics
+             * @description Backtest: holdout, mase, smape, coverage<level>
+             */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Model Name */
+            model_name: string;
+            /** Reason */
+            reason: string;
+            /** Series Id */
+            series_id: string;
+            /** Stat */
+            stat: string;
+            /**
+             * Status
+             * @description active (serving), candidate (worse backtest, kept) or retired
+             */
+            status: string;
+            /**
+             * Trained At
+             * Format: date-time
+             */
+            trained_at: string;
+            /** Version */
+            version: number;
+        };
+        /** MonthCompare */
+        MonthCompare: {
+            /** Baseline Capacity Vcpus */
+            baseline_capacity_vcpus: number;
+            /** Baseline Cost */
+            baseline_cost: number;
+            /** Baseline Demand Vcpus */
+            baseline_demand_vcpus: number;
+            /** Baseline Instances */
+            baseline_instances: number;
+            /** Baseline Utilisation */
+            baseline_utilisation: number;
+            /** Cost Delta */
+            cost_delta: number;
+            /**
+             * Month
+             * Format: date
+             */
+            month: string;
+            /** Over Target */
+            over_target: string[];
+            /** Scenario Capacity Vcpus */
+            scenario_capacity_vcpus: number;
+            /** Scenario Cost */
+            scenario_cost: number;
+            /** Scenario Demand Vcpus */
+            scenario_demand_vcpus: number;
+            /** Scenario Instances */
+            scenario_instances: number;
+            /** Scenario Utilisation */
+            scenario_utilisation: number;
+        };
+        /** MonthForecast */
+        MonthForecast: {
+            /**
+             * Forecast From
+             * Format: date
+             * @description First day taken from the forecast (earlier days are actual).
+             */
+            forecast_from: string;
+            /** Hi80 */
+            hi80?: number | null;
+            /** Hi95 */
+            hi95?: number | null;
+            /** Lo80 */
+            lo80?: number | null;
+            /** Lo95 */
+            lo95?: number | null;
+            /**
+             * Mean
+             * @description Spend of the whole month: actual days, then the forecast of the rest.
+             */
+            mean: number;
+        };
+        /** MonthToDate */
+        MonthToDate: {
+            /** Billed */
+            billed: number;
+            /** By Provider */
+            by_provider: components["schemas"]["ProviderSpend"][];
+            /** Effective */
+            effective: number;
+            /**
+             * Period Start
+             * Format: date
+             */
+            period_start: string;
+            /**
+             * Through
+             * Format: date
+             */
+            through: string;
+        };
+        /** ProviderForecastSpend */
+        ProviderForecastSpend: {
+            /** As Of */
+            as_of?: string | null;
+            /** Available */
+            available: boolean;
+            /** Days Covered */
+            days_covered?: number | null;
+            /** Hi80 */
+            hi80?: number | null;
+            /** Hi95 */
+            hi95?: number | null;
+            /** Lo80 */
+            lo80?: number | null;
+            /** Lo95 */
+            lo95?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Model */
+            model?: string | null;
+            /** Period End */
+            period_end?: string | null;
+            /** Period Start */
+            period_start?: string | null;
+            /** Provider */
+            provider: string;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+            /** Series Id */
+            series_id?: string | null;
+        };
+        /** ProviderSpend */
+        ProviderSpend: {
+            /** Billed */
+            billed: number;
+            /** Effective */
+            effective: number;
+            /** Provider */
+            provider: string;
+        };
+        /** ReadyRead */
+        ReadyRead: {
+            /**
+             * Checks
+             * @description Each dependency: "ok" or why it is down.
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Down
+             * @description Dependencies that did not answer: database, metric_store, broker.
+             */
+            down: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not ready";
+        };
+        /** RecommendationDetail */
+        RecommendationDetail: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Alternatives */
+            alternatives: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: {
+                [key: string]: unknown;
+            };
+            /** Dismissed At */
+            dismissed_at: string | null;
+            /** Dismissed Reason */
+            dismissed_reason: string;
+            evidence: components["schemas"]["EvidenceRead"];
+            /** Finding */
+            finding: string;
+            /** History */
+            history: components["schemas"]["RecommendationEventRead"][];
+            /** Id */
+            id: number;
+            /** Implemented At */
+            implemented_at: string | null;
+            /** Kind */
+            kind: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /**
+             * Monthly Savings Effective
+             * @description USD a month at the effective (amortised) price paid
+             */
+            monthly_savings_effective: number;
+            /**
+             * Monthly Savings List
+             * @description USD a month at list (on-demand) price
+             */
+            monthly_savings_list: number;
+            /** Proposed */
+            proposed: {
+                [key: string]: unknown;
+            };
+            /** Realised Detail */
+            realised_detail: {
+                [key: string]: unknown;
+            };
+            /** Realised Savings Monthly */
+            realised_savings_monthly: number | null;
+            /** Reasons */
+            reasons: string[];
+            /**
+             * Resource Key
+             * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
+             */
+            resource_key: string;
+            /** Resource Pk */
+            resource_pk: number | null;
+            /**
+             * Risk
+             * @description performance risk 0 (none) .. 4 (high)
+             */
+            risk: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "accepted" | "implemented" | "verified" | "dismissed";
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /** RecommendationEventRead */
+        RecommendationEventRead: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** From Status */
+            from_status: string;
+            /** Note */
+            note: string;
+            /** To Status */
+            to_status: string;
+        };
+        /** RecommendationPage */
+        RecommendationPage: {
+            /** Items */
+            items: components["schemas"]["RecommendationRead"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** RecommendationRead */
+        RecommendationRead: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Alternatives */
+            alternatives: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: {
+                [key: string]: unknown;
+            };
+            /** Dismissed At */
+            dismissed_at: string | null;
+            /** Dismissed Reason */
+            dismissed_reason: string;
+            evidence: components["schemas"]["EvidenceRead"];
+            /** Finding */
+            finding: string;
+            /** Id */
+            id: number;
+            /** Implemented At */
+            implemented_at: string | null;
+            /** Kind */
+            kind: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /**
+             * Monthly Savings Effective
+             * @description USD a month at the effective (amortised) price paid
+             */
+            monthly_savings_effective: number;
+            /**
+             * Monthly Savings List
+             * @description USD a month at list (on-demand) price
+             */
+            monthly_savings_list: number;
+            /** Proposed */
+            proposed: {
+                [key: string]: unknown;
+            };
+            /** Realised Detail */
+            realised_detail: {
+                [key: string]: unknown;
+            };
+            /** Realised Savings Monthly */
+            realised_savings_monthly: number | null;
+            /** Reasons */
+            reasons: string[];
+            /**
+             * Resource Key
+             * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
+             */
+            resource_key: string;
+            /** Resource Pk */
+            resource_pk: number | null;
+            /**
+             * Risk
+             * @description performance risk 0 (none) .. 4 (high)
+             */
+            risk: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "accepted" | "implemented" | "verified" | "dismissed";
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /** RefreshRead */
+        RefreshRead: {
+            /** Created */
+            created: number;
+            /** Kept */
+            kept: number;
+            /** Removed */
+            removed: number;
+            /** Skipped */
+            skipped: number;
+            /** Updated */
+            updated: number;
+        };
         /** ResourcePage */
         ResourcePage: {
             /** Items */
@@ -319,6 +2001,284 @@ export interface components {
             /** Vcpus */
             vcpus: number | null;
         };
+        /**
+         * RuleConfig
+         * @description One alert rule. `params` depend on the kind; see README "Alerts" for each kind's parameters.
+         */
+        RuleConfig: {
+            /**
+             * Channels
+             * @description Channel names to notify.
+             */
+            channels?: string[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * For Seconds
+             * @description Condition must hold this long before firing.
+             * @default 0
+             */
+            for_seconds: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "capacity" | "runway" | "growth" | "cost_anomaly" | "budget" | "metric_anomaly" | "source_silent";
+            /** Name */
+            name: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Repeat Seconds
+             * @description Re-notify a firing alert this often.
+             * @default 14400
+             */
+            repeat_seconds: number;
+            scope?: components["schemas"]["Scope"];
+            /**
+             * Severity
+             * @default warning
+             * @enum {string}
+             */
+            severity: "critical" | "warning" | "info";
+        };
+        /** RuleRead */
+        RuleRead: {
+            /** Channels */
+            channels: string[];
+            /** Enabled */
+            enabled: boolean;
+            /** For Seconds */
+            for_seconds: number;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Last Evaluated At */
+            last_evaluated_at: string | null;
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Repeat Seconds */
+            repeat_seconds: number;
+            /** Scope */
+            scope: {
+                [key: string]: unknown;
+            };
+            /** Severity */
+            severity: string;
+            /** Source */
+            source: string;
+        };
+        /** RuleUpdate */
+        RuleUpdate: {
+            /** Channels */
+            channels?: string[] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** For Seconds */
+            for_seconds?: number | null;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            } | null;
+            /** Repeat Seconds */
+            repeat_seconds?: number | null;
+            scope?: components["schemas"]["Scope"] | null;
+            /** Severity */
+            severity?: ("critical" | "warning" | "info") | null;
+        };
+        /** RunwayPage */
+        RunwayPage: {
+            /**
+             * Budgets
+             * @description Days until this month's spend reaches recommend.budgets
+             */
+            budgets: components["schemas"]["RunwayRead"][];
+            /** Groups */
+            groups: components["schemas"]["RunwayRead"][];
+            /** Resources */
+            resources: components["schemas"]["RunwayRead"][];
+        };
+        /** RunwayRead */
+        RunwayRead: {
+            /** Current */
+            current: number | null;
+            /**
+             * Flagged
+             * @description P90 runway shorter than the procurement lead time
+             */
+            flagged: boolean;
+            /** Horizon Days */
+            horizon_days: number;
+            /** Id */
+            id: number;
+            /** Lead Time Days */
+            lead_time_days: number;
+            /** Method */
+            method: string;
+            /** Metric */
+            metric: string;
+            /**
+             * P50 Days
+             * @description days until the threshold on the mean path; null: beyond the horizon
+             */
+            p50_days: number | null;
+            /**
+             * P90 Days
+             * @description days until the threshold with 10% chance of sooner
+             */
+            p90_days: number | null;
+            /** Resource Key */
+            resource_key: string;
+            /** Threshold */
+            threshold: number;
+            /** Title */
+            title: string;
+        };
+        /** ScenarioCompare */
+        ScenarioCompare: {
+            /** Baseline Total Cost */
+            baseline_total_cost: number;
+            /** Months */
+            months: components["schemas"]["MonthCompare"][];
+            /** Resources */
+            resources: number;
+            scenario: components["schemas"]["ScenarioRead"];
+            /** Scenario Total Cost */
+            scenario_total_cost: number;
+            /**
+             * Skipped
+             * @description Resources left out of the projection, with why
+             */
+            skipped: string[];
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /** Total Cost Delta */
+            total_cost_delta: number;
+        };
+        /** ScenarioCreate */
+        ScenarioCreate: {
+            /** Account */
+            account?: string | null;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Environment */
+            environment?: string | null;
+            growth?: components["schemas"]["GrowthIn"] | null;
+            /** Launches */
+            launches?: components["schemas"]["LaunchIn"][];
+            /** Migrations */
+            migrations?: components["schemas"]["MigrationIn"][];
+            /**
+             * Months
+             * @default 12
+             */
+            months: number;
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @description Only resources of this provider
+             */
+            provider?: string | null;
+            /**
+             * Scale
+             * @default scale_out
+             * @enum {string}
+             */
+            scale: "scale_out" | "fixed";
+            /**
+             * Target Utilisation Percent
+             * @default 80
+             */
+            target_utilisation_percent: number;
+        };
+        /** ScenarioPage */
+        ScenarioPage: {
+            /** Items */
+            items: components["schemas"]["ScenarioRead"][];
+        };
+        /** ScenarioRead */
+        ScenarioRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Description */
+            description: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            spec: components["schemas"]["ScenarioSpec"];
+        };
+        /** ScenarioSpec */
+        ScenarioSpec: {
+            /** Account */
+            account?: string | null;
+            /** Environment */
+            environment?: string | null;
+            growth?: components["schemas"]["GrowthIn"] | null;
+            /** Launches */
+            launches?: components["schemas"]["LaunchIn"][];
+            /** Migrations */
+            migrations?: components["schemas"]["MigrationIn"][];
+            /**
+             * Months
+             * @default 12
+             */
+            months: number;
+            /**
+             * Provider
+             * @description Only resources of this provider
+             */
+            provider?: string | null;
+            /**
+             * Scale
+             * @default scale_out
+             * @enum {string}
+             */
+            scale: "scale_out" | "fixed";
+            /**
+             * Target Utilisation Percent
+             * @default 80
+             */
+            target_utilisation_percent: number;
+        };
+        /**
+         * Scope
+         * @description Which resources (or costs) a rule looks at; every given filter must match.
+         */
+        Scope: {
+            /** Account */
+            account?: string | null;
+            /** Environment */
+            environment?: string | null;
+            /** Provider */
+            provider?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
+        };
         /** SeriesPage */
         SeriesPage: {
             /** Items */
@@ -338,6 +2298,76 @@ export interface components {
             series_id: string;
             /** Unit */
             unit: string;
+        };
+        /** SilenceCreate */
+        SilenceCreate: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Matchers
+             * @description Label equalities, e.g. resource_id.
+             */
+            matchers?: {
+                [key: string]: string;
+            };
+            /**
+             * Minutes
+             * @description How long the silence lasts.
+             */
+            minutes: number;
+            /**
+             * Rule
+             * @description Rule name; empty = every rule.
+             * @default
+             */
+            rule: string;
+        };
+        /** SilenceRead */
+        SilenceRead: {
+            /** Comment */
+            comment: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /** Matchers */
+            matchers: {
+                [key: string]: string;
+            };
+            /** Rule */
+            rule: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /** SkipPage */
+        SkipPage: {
+            /** Items */
+            items: components["schemas"]["SkipRead"][];
+        };
+        /** SkipRead */
+        SkipRead: {
+            /** Kind */
+            kind: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Refreshed At
+             * Format: date-time
+             */
+            refreshed_at: string;
+            /** Resource Key */
+            resource_key: string;
         };
         /** SourcePage */
         SourcePage: {
@@ -360,6 +2390,86 @@ export interface components {
             name: string;
             /** Samples Written */
             samples_written: number;
+        };
+        /** SpendDay */
+        SpendDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Effective */
+            effective: number;
+        };
+        /** SpendPart */
+        SpendPart: {
+            /** Effective */
+            effective: number;
+            /** Name */
+            name: string;
+        };
+        /** SpendRead */
+        SpendRead: {
+            /** By */
+            by: string;
+            /**
+             * Currency
+             * @description Billing currency of the cost records (USD when mixed or none).
+             */
+            currency: string;
+            /**
+             * Daily
+             * @description Effective cost per charge day over the last `days` days.
+             */
+            daily: components["schemas"]["SpendDay"][];
+            /** Month To Date */
+            month_to_date: number;
+            /**
+             * Parts
+             * @description Month-to-date effective cost per value, largest first.
+             */
+            parts: components["schemas"]["SpendPart"][];
+            /**
+             * Period Start
+             * Format: date
+             */
+            period_start: string;
+            /**
+             * Through
+             * @description Newest charge day counted; None when there are no costs.
+             */
+            through?: string | null;
+        };
+        /** SummaryRead */
+        SummaryRead: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** By Kind */
+            by_kind: components["schemas"]["KindSummary"][];
+            forecast_next_quarter: components["schemas"]["ForecastSpend"];
+            /** Forecast Next Quarter By Provider */
+            forecast_next_quarter_by_provider: components["schemas"]["ProviderForecastSpend"][];
+            /** Identified Monthly Savings Effective */
+            identified_monthly_savings_effective: number;
+            /** Identified Monthly Savings List */
+            identified_monthly_savings_list: number;
+            /** Last Refresh */
+            last_refresh: string | null;
+            /**
+             * Not Counted Twice
+             * @description Savings set aside because another one covers the same resource
+             */
+            not_counted_twice: number;
+            /** Realised Monthly Savings */
+            realised_monthly_savings: number;
+            spend_month_to_date: components["schemas"]["MonthToDate"];
+            /** Status Counts */
+            status_counts: {
+                [key: string]: number;
+            };
         };
         /** TokenCreate */
         TokenCreate: {
@@ -435,6 +2545,53 @@ export interface components {
              */
             scope: "viewer" | "editor" | "admin";
         };
+        /** TrainingRunPage */
+        TrainingRunPage: {
+            /** Items */
+            items: components["schemas"]["TrainingRunRead"][];
+        };
+        /** TrainingRunRead */
+        TrainingRunRead: {
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Done */
+            done: number;
+            /** Failed */
+            failed: number;
+            /** Finished At */
+            finished_at: string | null;
+            /** Skipped */
+            skipped: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Status
+             * @description running or finished
+             */
+            status: string;
+            /** Total */
+            total: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** TransitionBody */
+        TransitionBody: {
+            /**
+             * Note
+             * @description Optional comment kept in the history
+             * @default
+             */
+            note: string;
+        };
         /** UserRead */
         UserRead: {
             /** Email */
@@ -464,11 +2621,515 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    read_accuracy_api_accuracy_get: {
+        parameters: {
+            query?: {
+                series_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccuracyPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_model_accuracy_api_accuracy_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccuracyPage"];
+                };
+            };
+        };
+    };
+    list_alerts_api_alerts_get: {
+        parameters: {
+            query?: {
+                state?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_channels_api_alerts_channels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelRead"][];
+                };
+            };
+        };
+    };
+    put_channel_api_alerts_channels_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_channel_api_alerts_channels__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_channel_api_alerts_channels__name__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_deliveries_api_alerts_deliveries_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_api_alerts_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"][];
+                };
+            };
+        };
+    };
+    create_rule_api_alerts_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_rule_api_alerts_rules__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_rule_api_alerts_rules__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_silences_api_alerts_silences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceRead"][];
+                };
+            };
+        };
+    };
+    add_silence_api_alerts_silences_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    expire_silence_api_alerts_silences__silence_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_anomalies_api_anomalies_get: {
+        parameters: {
+            query?: {
+                series_id?: string | null;
+                /** @description Incidents that ended at or after this time */
+                since?: string | null;
+                status?: ("open" | "closed") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_fleet_api_fleet_get: {
+        parameters: {
+            query?: {
+                provider?: string | null;
+                environment?: string | null;
+                account?: string | null;
+                region?: string | null;
+                /** @description key or key=value */
+                tag?: string | null;
+                /** @description Text in name, id or instance type */
+                q?: string | null;
+                /** @description One of name, provider, account, region, environment, instance_type, cpu_p95_7d, memory_p95_7d, forecast_peak_14d, last_data_at, open_recommendations; prefix - for descending */
+                sort?: string;
+                page?: number;
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_forecast_api_forecasts_get: {
         parameters: {
             query: {
                 series_id: string;
-                stat?: "mean" | "p95";
+                stat?: "mean" | "p95" | "daily_cost";
             };
             header?: never;
             path?: never;
@@ -483,6 +3144,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ForecastRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    forecast_adhoc_api_forecasts_adhoc_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_forecast_adhoc_api_forecasts_adhoc_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdhocForecastRead"];
                 };
             };
             /** @description Validation Error */
@@ -574,6 +3268,361 @@ export interface operations {
             };
         };
     };
+    read_models_api_models_get: {
+        parameters: {
+            query: {
+                series_id: string;
+                stat?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rollback_model_api_models_rollback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelRollback"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ready_api_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyRead"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyRead"];
+                };
+            };
+        };
+    };
+    read_recommendations_api_recommendations_get: {
+        parameters: {
+            query?: {
+                /** @description Repeat for several: rightsize, container_rightsize, idle, unattached, schedule, commitment, spot, runway */
+                kind?: string[] | null;
+                /** @description open, accepted, implemented, verified, dismissed; repeat for several */
+                status?: string[] | null;
+                /** @description Text in the resource key */
+                resource?: string | null;
+                /** @description Least effective monthly savings, USD */
+                min_savings?: number | null;
+                /** @description savings, savings_list, risk, created, updated, kind, id; '-' first for descending */
+                sort?: string;
+                page?: number;
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refresh_api_recommendations_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshRead"];
+                };
+            };
+        };
+    };
+    read_skipped_api_recommendations_skipped_get: {
+        parameters: {
+            query?: {
+                resource?: string | null;
+                kind?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkipPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_recommendation_api_recommendations__rec_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rec_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_api_recommendations__rec_id__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rec_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransitionBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dismiss_api_recommendations__rec_id__dismiss_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rec_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DismissBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    implement_api_recommendations__rec_id__implement_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rec_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransitionBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_savings_api_recommendations__rec_id__verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rec_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_resources_api_resources_get: {
         parameters: {
             query?: {
@@ -643,6 +3692,186 @@ export interface operations {
             };
         };
     };
+    read_runway_api_runway_get: {
+        parameters: {
+            query?: {
+                /** @description Only groups of this dimension, e.g. environment, account, provider, tag:team */
+                group_by?: string | null;
+                metric?: string | null;
+                /** @description Only runways shorter than the procurement lead time */
+                flagged?: boolean;
+                resource?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunwayPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_scenarios_api_scenarios_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioPage"];
+                };
+            };
+        };
+    };
+    create_scenario_api_scenarios_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScenarioCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_scenario_api_scenarios__scenario_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_scenario_api_scenarios__scenario_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    compare_api_scenarios__scenario_id__compare_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioCompare"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_series_api_series_get: {
         parameters: {
             query?: {
@@ -692,6 +3921,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SourcePage"];
+                };
+            };
+        };
+    };
+    read_spend_api_spend_get: {
+        parameters: {
+            query?: {
+                /** @description provider, service, account, region or tag:<key> */
+                by?: string;
+                /** @description Days of daily totals */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_budgets_api_spend_budgets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetsRead"];
+                };
+            };
+        };
+    };
+    read_commitment_coverage_api_spend_commitment_coverage_get: {
+        parameters: {
+            query?: {
+                /** @description Charge days to cover, ending at the newest */
+                days?: number;
+                /** @description One point per day or per ISO week */
+                period?: "day" | "week";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitmentCoverageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_summary_api_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryRead"];
                 };
             };
         };
@@ -767,6 +4104,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_training_runs_api_training_runs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunPage"];
                 };
             };
             /** @description Validation Error */

@@ -1,18 +1,18 @@
 // One resource: its facts, its series, a metric and range picker, and the usage-and-forecast chart.
 import { useQuery } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type Forecast, type Resource, type Series } from "../api/client";
+import { useCapabilities } from "../capabilities";
+import { ForecastQuality } from "./ForecastQuality";
 import { DASH, fmtMemory, fmtNumber, fmtPrice, fmtValue } from "../format";
-import { RANGES, type RangeKey, type ViewState } from "../urlState";
+import { RANGES, rangeParam, useParamUpdater, type RangeKey } from "../urlState";
 import { Empty, ErrorNotice, Loading } from "./StateViews";
 import { UsageChart } from "./UsageChart";
 
-type Patch = (patch: Partial<ViewState>, opts?: { push?: boolean }) => void;
-
 const DAY = 86_400_000;
-const RANGE_DAYS: Record<RangeKey, number> = { "7d": 7, "30d": 30, "90d": 90 };
+const RANGE_DAYS: Record<RangeKey, number> = { "1d": 1, "7d": 7, "30d": 30, "90d": 90 };
 // Seconds per bucket: a few hundred points per range (LTTB thins them further on screen), and buckets wide
 // enough that their p95 says something the mean does not.
-const RANGE_STEP: Record<RangeKey, number> = { "7d": 1800, "30d": 3600, "90d": 10800 };
+const RANGE_STEP: Record<RangeKey, number> = { "1d": 300, "7d": 1800, "30d": 3600, "90d": 10800 };
 
 /** Labels that tell this resource's series apart; the ones they all share repeat the resource's facts. */
 function distinguishingLabels(items: Series[]): Set<string> {
@@ -50,32 +50,12 @@ function usageWindow(range: RangeKey, forecast: Forecast | undefined): { start: 
   return { start: new Date(end - span).toISOString(), end: new Date(end).toISOString(), step };
 }
 
-export function ResourceDetail({ id, view, update }: { id: number; view: ViewState; update: Patch }) {
-  const resource = useQuery({
-    queryKey: ["resource", id],
-    queryFn: () => unwrap(api.GET("/api/resources/{resource_pk}", { params: { path: { resource_pk: id } } })),
-  });
-  const close = () => update({ resource: null, series: "" }, { push: true });
-
+export function ResourceDetail({ resource, params }: { resource: Resource; params: URLSearchParams }) {
   return (
-    <section className="card detail" aria-labelledby="detail-title" data-testid="resource-detail">
-      <div className="section-head">
-        <h2 id="detail-title">{resource.data ? resource.data.name || resource.data.resource_id : "Resource"}</h2>
-        <button type="button" className="ghost" onClick={close} aria-label="Close resource detail">
-          ✕ Close
-        </button>
-      </div>
-      {resource.isPending ? (
-        <Loading what="the resource" />
-      ) : resource.isError ? (
-        <ErrorNotice error={resource.error} what="the resource" onRetry={() => void resource.refetch()} />
-      ) : (
-        <>
-          <ResourceFacts resource={resource.data} />
-          <ResourceUsage resource={resource.data} view={view} update={update} />
-        </>
-      )}
-    </section>
+    <>
+      <ResourceFacts resource={resource} />
+      <ResourceUsage resource={resource} params={params} />
+    </>
   );
 }
 
@@ -117,7 +97,9 @@ function ResourceFacts({ resource: r }: { resource: Resource }) {
   );
 }
 
-function ResourceUsage({ resource, view, update }: { resource: Resource; view: ViewState; update: Patch }) {
+function ResourceUsage({ resource, params }: { resource: Resource; params: URLSearchParams }) {
+  const update = useParamUpdater();
+  const view = { series: params.get("series") ?? "", range: rangeParam(params) };
   const series = useQuery({
     queryKey: ["series", resource.resource_id],
     queryFn: () => unwrap(api.GET("/api/series", { params: { query: { resource_id: resource.resource_id } } })),
@@ -184,6 +166,12 @@ function SeriesChart({ series, range }: { series: Series; range: RangeKey }) {
   });
   const mean = useQuery(metricsQuery("mean"));
   const p95 = useQuery(metricsQuery("p95"));
+  const { caps } = useCapabilities();
+  const anomalies = useQuery({
+    queryKey: ["anomalies", sid, window_.start],
+    queryFn: () => unwrap(api.GET("/api/anomalies", { params: { query: { series_id: sid, since: window_.start, limit: 200 } } })),
+    enabled: caps.has("/api/anomalies"),
+  });
 
   const usageCount = (mean.data?.points.length ?? 0) + (p95.data?.points.length ?? 0);
   const title = `${series.metric} usage over ${range}${forecast.data ? " with forecast" : ""}`;
@@ -203,6 +191,7 @@ function SeriesChart({ series, range }: { series: Series; range: RangeKey }) {
           forecast={forecast.data}
           unit={series.unit}
           title={title}
+          anomalies={anomalies.data?.items}
         />
       )}
       {p95.isError && <ErrorNotice error={p95.error} what="p95 usage" />}
@@ -213,6 +202,8 @@ function SeriesChart({ series, range }: { series: Series; range: RangeKey }) {
       ) : forecast.data ? (
         <ForecastSummary forecast={forecast.data} unit={series.unit} />
       ) : null}
+      {anomalies.isError && <ErrorNotice error={anomalies.error} what="anomalies" />}
+      <ForecastQuality seriesId={sid} />
     </div>
   );
 }

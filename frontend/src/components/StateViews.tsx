@@ -37,3 +37,22 @@ export function ErrorNotice({ error, what, onRetry }: { error: unknown; what: st
     </div>
   );
 }
+
+/** Said in place of a view or panel whose API route this server does not have yet. */
+export function NotAvailable({ what, route, issue }: { what: string; route: string; issue: string }) {
+  return (
+    <div className="state state-unavailable" role="note" data-testid="not-available">
+      <strong>{what} is not available yet.</strong> This server has no <code>{route}</code> route ({issue}); nothing is shown rather than an empty or invented figure.
+    </div>
+  );
+}
+
+/** Said when the signed-in role may not use a view. */
+export function Forbidden({ need, role }: { need: string; role: string }) {
+  return (
+    <div className="state state-error" role="alert" data-testid="forbidden">
+      <strong>This page needs the {need} role.</strong> You are signed in as <b>{role}</b>; ask an admin for a
+      token with the {need} role.
+    </div>
+  );
+}

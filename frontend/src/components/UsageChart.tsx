@@ -1,7 +1,7 @@
 // Usage (mean and p95) with the forecast mean as a dashed line and its 80% / 95% intervals as shaded bands.
 import { useCallback, useMemo, useState } from "react";
 import type { EChartsOption, LineSeriesOption } from "echarts";
-import type { Forecast, Metrics } from "../api/client";
+import type { Anomaly, Forecast, Metrics } from "../api/client";
 import { fmtDateTime, fmtValue } from "../format";
 import { EChart } from "./EChart";
 
@@ -52,9 +52,16 @@ export interface UsageChartProps {
   forecast: Forecast | undefined;
   unit: string;
   title: string;
+  /** Legend name of the history line (default "usage mean"). */
+  meanLabel?: string;
+  /** Stretches the forecast did not expect: shaded, with their peak marked. */
+  anomalies?: Anomaly[];
 }
 
-export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps) {
+const ANOMALY = "#dc2626";
+const NONE: Anomaly[] = [];
+
+export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usage mean", anomalies = NONE }: UsageChartProps) {
   const [bandDrawn, setBandDrawn] = useState(false);
 
   const built = useMemo(() => {
@@ -76,13 +83,29 @@ export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps
       ...(band80?.drawn ? bandSeries("80% interval", "ci80", band80, COLORS.band80) : []),
       {
         id: "usage-mean",
-        name: "Usage (mean)",
+        name: meanLabel,
         type: "line",
         data: toPairs(mean),
         showSymbol: false,
         sampling: "lttb",
         color: COLORS.mean,
         lineStyle: { width: 1.5 },
+        ...(anomalies.length > 0
+          ? {
+              markArea: {
+                silent: true,
+                itemStyle: { color: "rgba(220, 38, 38, 0.10)" },
+                data: anomalies.map((a) => [{ xAxis: Date.parse(a.started_at) }, { xAxis: Date.parse(a.ended_at) }]),
+              },
+              markPoint: {
+                symbol: "pin",
+                symbolSize: 28,
+                itemStyle: { color: ANOMALY },
+                label: { show: false },
+                data: anomalies.map((a) => ({ name: `anomaly ${a.score.toFixed(1)}σ`, coord: [Date.parse(a.peak_at), a.actual] })),
+              },
+            }
+          : {}),
         ...(forecastStart !== null
           ? {
               markLine: {
@@ -163,7 +186,7 @@ export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps
       series,
     };
     return { option, hasBand };
-  }, [mean, p95, forecast, unit, title]);
+  }, [mean, p95, forecast, unit, title, anomalies, meanLabel]);
 
   const { option, hasBand } = built;
   const onRendered = useCallback(() => setBandDrawn(hasBand), [hasBand]);
@@ -173,11 +196,13 @@ export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps
       <EChart option={option} className="usage-chart" testId="usage-chart" ariaLabel={title} onRendered={onRendered} />
       <figcaption className="chart-legend">
         <span className="item">
-          <span className="swatch line" style={{ borderColor: COLORS.mean }} aria-hidden="true" /> usage mean
+          <span className="swatch line" style={{ borderColor: COLORS.mean }} aria-hidden="true" /> {meanLabel}
         </span>
-        <span className="item">
-          <span className="swatch line" style={{ borderColor: COLORS.p95 }} aria-hidden="true" /> usage p95
-        </span>
+        {p95 && (
+          <span className="item">
+            <span className="swatch line" style={{ borderColor: COLORS.p95 }} aria-hidden="true" /> usage p95
+          </span>
+        )}
         {forecast && (
           <span className="item">
             <span className="swatch line dashed" style={{ borderColor: COLORS.forecast }} aria-hidden="true" /> forecast mean
@@ -191,6 +216,11 @@ export function UsageChart({ mean, p95, forecast, unit, title }: UsageChartProps
             <span className="item">
               <span className="swatch" style={{ background: COLORS.band95 }} aria-hidden="true" /> 95% interval
             </span>
+          </span>
+        )}
+        {anomalies.length > 0 && (
+          <span className="item" data-testid="anomaly-legend">
+            <span className="swatch" style={{ background: ANOMALY }} aria-hidden="true" /> {anomalies.length} anomal{anomalies.length === 1 ? "y" : "ies"}
           </span>
         )}
         {forecast && (

@@ -1,0 +1,96 @@
+// "Runs out first": resources ordered by runway (days until usage crosses its threshold), from GET /api/runway.
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap, type FleetRow, type Runway, type RunwayPage } from "../api/client";
+import { fmtDays, fmtPercent } from "../format";
+import { queryString } from "../urlState";
+import { Link } from "./Link";
+import { Empty, ErrorNotice, Loading, NotAvailable } from "./StateViews";
+
+export interface RunwayLookup {
+  available: boolean;
+  page: RunwayPage | undefined;
+  error: unknown;
+  pending: boolean;
+  byResource: (row: FleetRow) => Runway | null;
+}
+
+export const resourceKey = (r: { provider: string; resource_id: string }): string => `${r.provider}:${r.resource_id}`;
+
+/** Days of runway, or "> horizon" when the threshold is not crossed within the forecast. */
+export function runwayDays(days: number | null, horizon: number, short = false): string {
+  return days === null ? `> ${fmtDays(horizon, short)}` : fmtDays(days, short);
+}
+
+/** The shortest runway first; "beyond the horizon" (null) last. */
+export function byRunway(a: Runway, b: Runway): number {
+  const av = a.p90_days ?? a.p50_days ?? Infinity;
+  const bv = b.p90_days ?? b.p50_days ?? Infinity;
+  return av - bv || (a.p50_days ?? Infinity) - (b.p50_days ?? Infinity);
+}
+
+export function useRunway(enabled: boolean): RunwayLookup {
+  const q = useQuery({ queryKey: ["runway"], queryFn: () => unwrap(api.GET("/api/runway")), enabled });
+  const shortest = new Map<string, Runway>();
+  for (const r of q.data?.resources ?? []) {
+    const seen = shortest.get(r.resource_key);
+    if (!seen || byRunway(r, seen) < 0) shortest.set(r.resource_key, r);
+  }
+  return {
+    available: enabled,
+    page: q.data,
+    error: q.error,
+    pending: enabled && q.isPending,
+    byResource: (row) => shortest.get(resourceKey(row)) ?? null,
+  };
+}
+
+export function RunwayPanel({
+  ready,
+  available,
+  runway,
+  names,
+  limit = 8,
+}: {
+  ready: boolean;
+  available: boolean;
+  runway: RunwayLookup;
+  names: (key: string) => string;
+  limit?: number;
+}) {
+  const items = [...(runway.page?.resources ?? [])].sort(byRunway).slice(0, limit);
+  return (
+    <section className="card" aria-labelledby="runway-title" data-testid="runway-panel">
+      <div className="section-head">
+        <h2 id="runway-title">Runs out first</h2>
+        <span className="muted small">P50 / P90 days until the threshold; flagged when P90 is inside the lead time</span>
+      </div>
+      {!ready || runway.pending ? (
+        <Loading what="runway" />
+      ) : !available ? (
+        <NotAvailable what="Runway" route="GET /api/runway" issue="the recommendations issue adds it" />
+      ) : runway.error ? (
+        <ErrorNotice error={runway.error} what="runway" />
+      ) : items.length === 0 ? (
+        <Empty testId="runway-empty">No runway estimates yet: they need trained forecasts (run `headroom train`, then refresh recommendations).</Empty>
+      ) : (
+        <ol className="runway-list">
+          {items.map((r) => (
+            <li key={r.id} data-testid="runway-item">
+              <span>
+                <Link to={`/recommendations${queryString({ resource: r.resource_key, kind: "runway" })}`}>{names(r.resource_key)}</Link>
+                <span className="muted small">
+                  {" "}
+                  {r.metric} now {fmtPercent(r.current)}, threshold {fmtPercent(r.threshold)}
+                </span>
+              </span>
+              <span className={r.flagged ? "danger" : undefined}>
+                <b>{runwayDays(r.p50_days, r.horizon_days)}</b> / {runwayDays(r.p90_days, r.horizon_days)}
+                {r.flagged ? " ⚠ inside lead time" : ""}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,346 @@
+// The executive view: spend to date, its forecast with intervals, savings identified vs realised, the largest
+// opportunities, split by provider, service and team. Every figure links to its detail.
+import { useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import type { EChartsOption } from "echarts";
+import { api, ApiError, unwrap, type Budgets, type CommitmentCoverage, type Forecast, type Metrics, type Spend, type Summary } from "../api/client";
+import { useCapabilities } from "../capabilities";
+import { EChart } from "../components/EChart";
+import { Link } from "../components/Link";
+import { Empty, ErrorNotice, Loading, NotAvailable } from "../components/StateViews";
+import { UsageChart } from "../components/UsageChart";
+import { fmtDate, fmtMoney, fmtPercent } from "../format";
+import { queryString } from "../urlState";
+
+const DAY = 86_400_000;
+
+/** Month to date plus the forecast mean of the month's remaining days. The interval of a sum is not the sum of the
+ * daily bounds: taking daily errors as independent, each side's half-width adds in quadrature (as the API's
+ * next-quarter and month-end totals do). */
+export function monthOutlook(spend: Spend, forecast: Forecast | undefined) {
+  const through = spend.through ? Date.parse(`${spend.through}T00:00:00Z`) : null;
+  if (through === null || !forecast) return null;
+  const monthEnd = Date.UTC(new Date(through).getUTCFullYear(), new Date(through).getUTCMonth() + 1, 1);
+  const rest = forecast.points.filter((p) => Date.parse(p.t) > through && Date.parse(p.t) < monthEnd);
+  const daysLeft = Math.round((monthEnd - through) / DAY) - 1;
+  if (rest.length < daysLeft) return null; // the forecast does not reach the month's end
+  const mean = spend.month_to_date + rest.reduce((a, p) => a + p.mean, 0);
+  const half = (f: (p: (typeof rest)[number]) => number | null | undefined) =>
+    Math.sqrt(rest.reduce((a, p) => a + Math.max(0, Math.abs((f(p) ?? p.mean) - p.mean)) ** 2, 0));
+  return { mean, lo80: Math.max(0, mean - half((p) => p.lo80)), hi80: mean + half((p) => p.hi80) };
+}
+
+function Kpi({ label, value, sub, to, testId }: { label: string; value: string; sub?: ReactNode; to: string; testId?: string }) {
+  return (
+    <Link to={to} className="kpi" data-testid={testId}>
+      <span className="label">{label}</span>
+      <span className="value">{value}</span>
+      {sub && <span className="sub">{sub}</span>}
+    </Link>
+  );
+}
+
+function Split({ spend, title, link }: { spend: Spend; title: string; link: (name: string) => string }) {
+  const max = Math.max(...spend.parts.map((p) => p.effective), 0);
+  return (
+    <div className="split">
+      <h3>{title}</h3>
+      {spend.parts.length === 0 ? (
+        <p className="muted">No costs this month.</p>
+      ) : (
+        <ul className="bars">
+          {spend.parts.slice(0, 8).map((p) => (
+            <li key={p.name}>
+              <Link to={link(p.name)}>{p.name}</Link>
+              <span className="bar" aria-hidden="true">
+                <span style={{ width: `${max > 0 ? (100 * p.effective) / max : 0}%` }} />
+              </span>
+              <span className="num">{fmtMoney(p.effective, spend.currency)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function ExecutiveView() {
+  const { caps, ready } = useCapabilities();
+  if (!ready) return <Loading what="the API's capabilities" />;
+  return (
+    <>
+      <h1 className="page-title">Executive view</h1>
+      {caps.has("/api/summary") ? (
+        <Headline />
+      ) : (
+        <NotAvailable what="Savings and the quarter's forecast" route="GET /api/summary" issue="the recommendations issue adds it" />
+      )}
+      <SpendSection />
+      {caps.has("/api/recommendations") && <TopOpportunities />}
+      {caps.has("/api/spend/budgets") ? (
+        <BudgetPanel />
+      ) : (
+        <NotAvailable what="Spend against budget" route="GET /api/spend/budgets" issue="the dashboard issue adds it" />
+      )}
+      {caps.has("/api/spend/commitment-coverage") ? (
+        <CoveragePanel />
+      ) : (
+        <NotAvailable what="Commitment coverage over time" route="GET /api/spend/commitment-coverage" issue="the dashboard issue adds it" />
+      )}
+    </>
+  );
+}
+
+function Headline() {
+  const summary = useQuery({ queryKey: ["summary"], queryFn: () => unwrap(api.GET("/api/summary")) });
+  const spend = useQuery({ queryKey: ["spend", "provider"], queryFn: () => unwrap(api.GET("/api/spend", { params: { query: { by: "provider" } } })) });
+  const forecast = useQuery({
+    queryKey: ["forecast", "cost:total", "daily_cost"],
+    queryFn: () => unwrap(api.GET("/api/forecasts", { params: { query: { series_id: "cost:total", stat: "daily_cost" } } })),
+  });
+  if (summary.isPending || spend.isPending) return <Loading what="the summary" />;
+  if (summary.isError) return <ErrorNotice error={summary.error} what="the summary" onRetry={() => void summary.refetch()} />;
+  if (spend.isError) return <ErrorNotice error={spend.error} what="spend" onRetry={() => void spend.refetch()} />;
+  const s: Summary = summary.data;
+  const cur = spend.data.currency;
+  const month = monthOutlook(spend.data, forecast.data);
+  const q = s.forecast_next_quarter;
+  return (
+    <section className="card" aria-labelledby="headline-title" data-testid="executive">
+      <h2 id="headline-title">This month and next quarter</h2>
+      <div className="kpis">
+        <Kpi
+          label="Spend month to date"
+          value={fmtMoney(spend.data.month_to_date, cur)}
+          sub={spend.data.through ? `${fmtDate(spend.data.period_start)} – ${fmtDate(spend.data.through)}` : "no cost data yet"}
+          to="/reports"
+          testId="kpi-mtd"
+        />
+        <Kpi
+          label="Forecast this month"
+          value={month ? fmtMoney(month.mean, cur) : "not available"}
+          sub={
+            month
+              ? `80%: ${fmtMoney(month.lo80, cur)} – ${fmtMoney(month.hi80, cur)}`
+              : forecast.error instanceof ApiError && forecast.error.status === 404
+                ? "no cost forecast yet (after the next training run)"
+                : "the cost forecast does not reach the month's end"
+          }
+          to="/reports"
+          testId="kpi-month"
+        />
+        <Kpi
+          label="Forecast next quarter"
+          value={q.available ? fmtMoney(q.mean, cur) : "not available"}
+          sub={q.available ? `80%: ${fmtMoney(q.lo80, cur)} – ${fmtMoney(q.hi80, cur)}; 95%: ${fmtMoney(q.lo95, cur)} – ${fmtMoney(q.hi95, cur)}` : q.reason}
+          to="/reports"
+          testId="kpi-quarter"
+        />
+        <Kpi
+          label="Savings identified"
+          value={`${fmtMoney(s.identified_monthly_savings_effective, cur)}/mo`}
+          sub={`${fmtMoney(s.identified_monthly_savings_list, cur)}/mo at list price; ${s.not_counted_twice} overlapping not counted twice`}
+          to={`/recommendations${queryString({ status: "open" })}`}
+          testId="kpi-identified"
+        />
+        <Kpi
+          label="Savings realised"
+          value={`${fmtMoney(s.realised_monthly_savings, cur)}/mo`}
+          sub={`${s.status_counts.implemented ?? 0} implemented, ${s.status_counts.verified ?? 0} verified`}
+          to={`/recommendations${queryString({ status: "verified" })}`}
+          testId="kpi-realised"
+        />
+      </div>
+    </section>
+  );
+}
+
+function SpendSection() {
+  const by = (dim: string) => ({
+    queryKey: ["spend", dim],
+    queryFn: () => unwrap(api.GET("/api/spend", { params: { query: { by: dim } } })),
+  });
+  const provider = useQuery(by("provider"));
+  const service = useQuery(by("service"));
+  const team = useQuery(by("tag:team"));
+  const forecast = useQuery({
+    queryKey: ["forecast", "cost:total", "daily_cost"],
+    queryFn: () => unwrap(api.GET("/api/forecasts", { params: { query: { series_id: "cost:total", stat: "daily_cost" } } })),
+  });
+  const failed = [provider, service, team].find((q) => q.isError);
+  let body: ReactNode;
+  if (provider.isPending || service.isPending || team.isPending) body = <Loading what="spend" />;
+  else if (failed) body = <ErrorNotice error={failed.error} what="spend" />;
+  else if (provider.data && service.data && team.data) {
+    const p = provider.data;
+    const history: Metrics = {
+      series_id: "cost:total",
+      start: p.daily[0] ? `${p.daily[0].day}T00:00:00Z` : new Date().toISOString(),
+      end: p.through ? `${p.through}T23:59:59Z` : new Date().toISOString(),
+      step: 86400,
+      agg: "sum",
+      points: p.daily.map((d) => ({ t: `${d.day}T00:00:00Z`, v: d.effective })),
+    };
+    body = p.daily.length === 0 ? (
+      <Empty testId="spend-empty">No cost records yet: collect a billing source (the demo source includes costs).</Empty>
+    ) : (
+      <>
+        <UsageChart mean={history} p95={undefined} forecast={forecast.data} unit={p.currency} title="Daily spend and its forecast" meanLabel="daily spend" />
+        <div className="grid-3">
+          <Split spend={p} title="By provider" link={(n) => `/${queryString({ provider: n })}`} />
+          <Split spend={service.data} title="By service" link={() => "/reports"} />
+          <Split spend={team.data} title="By team" link={(n) => `/${queryString({ tag: n === "(untagged)" ? "" : `team=${n}` })}`} />
+        </div>
+      </>
+    );
+  }
+  return (
+    <section className="card" aria-labelledby="spend-title" data-testid="spend">
+      <h2 id="spend-title">Spend, month to date</h2>
+      {body}
+    </section>
+  );
+}
+
+function TopOpportunities() {
+  const recs = useQuery({
+    queryKey: ["recommendations", "top10"],
+    queryFn: () => unwrap(api.GET("/api/recommendations", { params: { query: { status: ["open"], sort: "-savings", size: 10, min_savings: 0.01 } } })),
+  });
+  return (
+    <section className="card" aria-labelledby="top-title" data-testid="top-opportunities">
+      <h2 id="top-title">Ten largest opportunities</h2>
+      {recs.isPending ? (
+        <Loading what="recommendations" />
+      ) : recs.isError ? (
+        <ErrorNotice error={recs.error} what="recommendations" />
+      ) : recs.data.items.length === 0 ? (
+        <Empty>No open recommendation.</Empty>
+      ) : (
+        <ol className="runway-list">
+          {recs.data.items.map((r) => (
+            <li key={r.id}>
+              <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{r.title}</Link>
+              <b>{fmtMoney(r.monthly_savings_effective)}/mo</b>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  over: "over budget (spent or forecast)",
+  at_risk: "at risk: the 80% interval reaches the budget",
+  under: "within budget",
+  unknown: "no month-end forecast",
+};
+
+function BudgetPanel() {
+  const budgets = useQuery({ queryKey: ["spend", "budgets"], queryFn: () => unwrap(api.GET("/api/spend/budgets")) });
+  let body: ReactNode;
+  if (budgets.isPending) body = <Loading what="budgets" />;
+  else if (budgets.isError) body = <ErrorNotice error={budgets.error} what="budgets" onRetry={() => void budgets.refetch()} />;
+  else if (budgets.data.items.length === 0) body = <Empty testId="budgets-empty">{budgets.data.reason}</Empty>;
+  else {
+    const b: Budgets = budgets.data;
+    body = (
+      <div className="table-wrap">
+      <table className="resources" data-testid="budgets">
+        <caption className="muted small">
+          {fmtDate(b.period_start)} – {fmtDate(b.period_end)}
+          {b.through ? `, costs through ${fmtDate(b.through)}` : ", no cost data yet"}
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Budget</th>
+            <th scope="col" className="num">Monthly budget</th>
+            <th scope="col" className="num">Spent</th>
+            <th scope="col" className="num">Month-end forecast (80%)</th>
+            <th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {b.items.map((item) => (
+            <tr key={item.scope} data-testid={`budget-${item.scope}`}>
+              <th scope="row">
+                <Link to={item.scope === "total" ? "/reports" : `/${queryString({ provider: item.scope })}`}>{item.scope}</Link>
+              </th>
+              <td className="num">{fmtMoney(item.budget, b.currency)}</td>
+              <td className="num">
+                {fmtMoney(item.month_to_date, b.currency)} <span className="muted">({fmtPercent(item.used, true)})</span>
+              </td>
+              <td className="num">
+                {item.month_end ? (
+                  <>
+                    {fmtMoney(item.month_end.mean, b.currency)}{" "}
+                    <span className="muted">
+                      ({fmtMoney(item.month_end.lo80, b.currency)} – {fmtMoney(item.month_end.hi80, b.currency)})
+                    </span>
+                  </>
+                ) : (
+                  <span className="muted">{item.reason}</span>
+                )}
+              </td>
+              <td>
+                <span className={`badge budget-${item.status}`}>{STATUS_TEXT[item.status] ?? item.status}</span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      </div>
+    );
+  }
+  return (
+    <section className="card" aria-labelledby="budget-title" data-testid="budget-panel">
+      <h2 id="budget-title">Spend against budget</h2>
+      {body}
+    </section>
+  );
+}
+
+function CoveragePanel() {
+  const coverage = useQuery({
+    queryKey: ["spend", "commitment-coverage"],
+    queryFn: () => unwrap(api.GET("/api/spend/commitment-coverage", { params: { query: { period: "week", days: 91 } } })),
+  });
+  let body: ReactNode;
+  if (coverage.isPending) body = <Loading what="commitment coverage" />;
+  else if (coverage.isError) body = <ErrorNotice error={coverage.error} what="commitment coverage" onRetry={() => void coverage.refetch()} />;
+  else if (!coverage.data.available) body = <Empty testId="coverage-unavailable">Commitment coverage is not available: {coverage.data.reason}.</Empty>;
+  else {
+    const c: CommitmentCoverage = coverage.data;
+    const option: EChartsOption = {
+      aria: { enabled: true },
+      grid: { left: 48, right: 16, top: 16, bottom: 32 },
+      tooltip: { trigger: "axis", valueFormatter: (v) => fmtPercent(Number(v), true) },
+      xAxis: { type: "category", data: c.items.map((p) => fmtDate(p.start)) },
+      yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: (v: number) => fmtPercent(v, true) } },
+      series: [{ type: "bar", name: "covered", data: c.items.map((p) => p.coverage) }],
+    };
+    const last = c.items.at(-1);
+    body = (
+      <>
+        <p data-testid="coverage-latest">
+          {last && (
+            <>
+              Week of {fmtDate(last.start)}: <b>{fmtPercent(last.coverage, true)}</b> of {fmtMoney(last.eligible_list, c.currency)} eligible
+              usage (at list price) was covered; it cost {fmtMoney(last.effective, c.currency)}.{" "}
+            </>
+          )}
+          <Link to={`/recommendations${queryString({ kind: "commitment" })}`}>Commitment recommendations</Link>
+        </p>
+        <EChart option={option} ariaLabel="Share of eligible usage covered by commitments, per week" testId="coverage-chart" className="small-chart" />
+        <p className="muted small">{c.basis}</p>
+      </>
+    );
+  }
+  return (
+    <section className="card" aria-labelledby="commit-title" data-testid="commitment-coverage">
+      <h2 id="commit-title">Commitment coverage over time</h2>
+      {body}
+    </section>
+  );
+}

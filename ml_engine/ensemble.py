@@ -1,0 +1,357 @@
+"""Ensemble: members weighted per series by their rolling-origin backtest error, with conformal intervals.
+
+For one series: backtest every member at a few rolling origins (the last `origins` windows of the
+forecast horizon), weight the members within WEIGHT_BAND of the best error by 1 / MAE^2 (the others get 0),
+and calibrate the 80% / 95% intervals on the backtest residuals of the weighted forecast, per horizon
+bucket (ml_engine.conformal). Sub-hourly series are modelled on their hourly means (ml_engine.resolution).
+
+The heavy work runs at the first predict(), once the horizon is known. Forecast.params carries `members`
+(weight per member), `backtest` (MAE and MASE per member), `dropped` (member -> why it could not take part)
+and a JSON-safe `state`; warm_start(state) before the next fit() reuses the weights, the calibrated
+intervals and each member's chosen model (ARIMA orders, ETS form), so a daily refit fits only the members
+that carry weight, without model search and without backtest, until the state is `refresh_days` old.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ml_engine.base import Forecast, Forecaster, ForecastError
+from ml_engine.conformal import ConformalBands, calibrate
+from ml_engine.intervals import check_history, future_index, make_forecast, step_of
+from ml_engine.naive import SeasonalNaive
+from ml_engine.prophet_model import Prophet
+from ml_engine.resolution import (
+    hourly_means,
+    hours_needed,
+    profile_ahead,
+    resolution_for,
+    to_steps,
+    within_hour_profile,
+)
+from ml_engine.statistical import MSTL, AutoETS, QuickAutoARIMA, Theta
+
+if TYPE_CHECKING:
+    from ml_engine.nn import GlobalNN
+
+STATE_VERSION = 1
+MEMBERS: dict[str, Callable[[int], Forecaster]] = {
+    "seasonal_naive": lambda m: SeasonalNaive(season_length=m),
+    "auto_ets": lambda m: AutoETS(season_length=m),
+    "auto_arima": lambda m: QuickAutoARIMA(season_length=m),
+    "mstl": lambda m: MSTL(season_length=m),
+    "theta": lambda m: Theta(season_length=m),
+    "prophet": lambda m: Prophet(season_length=m),
+}
+GLOBAL_NN = "global_nn"
+WEIGHT_BAND = 1.5  # members whose backtest MAE is above 1.5 x the best get no weight
+CALIBRATED_LEVELS = (80, 95)
+SHIFT_STEPS = 10  # a last hour this many typical hourly moves beyond all earlier hours is a level shift
+
+
+class Ensemble(Forecaster):
+    """Per-series weighted ensemble of MEMBERS (and a fitted GlobalNN when given), conformal intervals."""
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        season_length: int = 24,
+        global_nn: GlobalNN | None = None,
+        members: Sequence[str] | None = None,
+        origins: int = 3,
+        refresh_days: int = 7,
+    ) -> None:
+        super().__init__(season_length=season_length)
+        unknown = [m for m in members or () if m not in MEMBERS]
+        if unknown:
+            raise ValueError(f"unknown ensemble member(s) {', '.join(unknown)}: choose from {', '.join(MEMBERS)}")
+        self.global_nn = global_nn
+        self.member_names = list(members or MEMBERS)
+        self.origins = origins
+        self.refresh_days = refresh_days
+        self._warm: dict[str, Any] | None = None
+
+    def new(self) -> Ensemble:
+        return Ensemble(self.season_length, self.global_nn, self.member_names, self.origins, self.refresh_days)
+
+    # --- warm start -------------------------------------------------------------------------------------
+    def warm_start(self, state: Mapping[str, Any] | None) -> Ensemble:
+        """Use yesterday's state (Forecast.params["state"]) at the next fit; an unusable state is ignored."""
+        usable = (
+            isinstance(state, Mapping)
+            and state.get("model") == self.name
+            and state.get("version") == STATE_VERSION
+            and state.get("season_length") == self.season_length
+        )
+        self._warm = dict(state) if usable and state is not None else None
+        return self
+
+    def fit_state(self) -> dict[str, Any] | None:
+        return getattr(self, "_state", None)
+
+    # --- fit / predict ----------------------------------------------------------------------------------
+    def fit(self, y: pd.Series) -> Ensemble:
+        y = check_history(y)
+        values = y.to_numpy()
+        if not np.isfinite(values).any():
+            raise ForecastError("ensemble: history has no finite value to fit")
+        if not np.isfinite(values).all():
+            raise ForecastError("ensemble: history contains NaN or infinity: regularize it first")
+        if len(y) < self.season_length + 2:
+            raise ForecastError(f"ensemble: needs at least {self.season_length + 2} points, got {len(y)}")
+        self._y = y
+        self._step = step_of(y.index)
+        self._resolution = resolution_for(self._step, self.season_length, len(y))
+        self._prepared: dict[int, dict[str, Any]] = {}
+        return self
+
+    def predict(self, horizon: int, levels: Sequence[int] = (80, 95)) -> Forecast:
+        if not hasattr(self, "_y"):
+            raise ForecastError("ensemble: call fit() before predict()")
+        index = future_index(self._y.index, horizon)
+        wanted = sorted(set(levels))
+        plan = self._plan(horizon, wanted)
+        weights: dict[str, float] = plan["weights"]
+        specs: dict[str, Any] = plan["specs"]
+        forecasts, final_specs, failed = self._member_forecasts(self._y, index, weights, specs)
+        for name, reason in failed.items():  # a member that fitted in the backtest but fails now: drop it
+            plan["dropped"][name] = reason
+            weights[name] = 0.0
+        total = sum(weights[n] for n in forecasts)
+        if total <= 0.0:
+            raise ForecastError(f"ensemble: no member could forecast ({'; '.join(plan['dropped'].values())})")
+        mean = sum(weights[n] / total * forecasts[n] for n in forecasts)
+        if plan["profile"] and self._resolution.hourly:
+            mean = mean + self._profile_for(self._y, horizon)
+        shift = level_shift(self._y.to_numpy(), np.asarray(mean), self._resolution.per_hour)
+        mean = np.asarray(mean) + (shift or 0.0)
+        lower, upper = plan["bands"].bands(np.asarray(mean), wanted)
+        weights = {n: round(w / total, 4) if n in forecasts else 0.0 for n, w in weights.items()}
+        self._state = self._make_state(weights, {**specs, **final_specs}, plan)
+        params = {
+            "season_length": self.season_length,
+            "resolution": self._resolution.name,
+            "members": weights,
+            "backtest": plan["backtest"],
+            "dropped": plan["dropped"],
+            "warm": plan["warm"],
+            "level_shift": _round(shift) if shift is not None else None,
+            "intervals": {"method": "conformal", "horizon": plan["bands"].horizon, "edges": plan["bands"].edges},
+            "state": self._state,
+        }
+        return make_forecast(self.name, index, np.asarray(mean), lower, upper, params)
+
+    # --- planning: warm state or backtest ----------------------------------------------------------------
+    def _plan(self, horizon: int, levels: list[int]) -> dict[str, Any]:
+        if horizon in self._prepared and all(lvl in self._prepared[horizon]["bands"].quantiles for lvl in levels):
+            return self._prepared[horizon]
+        plan = self._from_warm(levels) or self._backtest(horizon, levels)
+        self._prepared[horizon] = plan
+        return plan
+
+    def _from_warm(self, levels: list[int]) -> dict[str, Any] | None:
+        state = self._warm
+        if not state or state.get("resolution") != self._resolution.name:
+            return None
+        if state.get("step_seconds") != self._step.total_seconds():
+            return None
+        tested = pd.Timestamp(state["backtested_at"])
+        if self._y.index[-1] - tested > pd.Timedelta(days=self.refresh_days) or self._y.index[-1] < tested:
+            return None
+        bands = ConformalBands.from_state(state["intervals"])
+        if not all(lvl in bands.quantiles for lvl in levels):
+            return None
+        weights = {n: float(w) for n, w in state["weights"].items() if n in self._candidates()}
+        if sum(weights.values()) <= 0.0:
+            return None
+        return {
+            "weights": weights,
+            "specs": dict(state.get("members", {})),
+            "bands": bands,
+            "profile": bool(state.get("profile", False)),
+            "backtest": dict(state.get("backtest", {})),
+            "dropped": dict(state.get("dropped", {})),
+            "backtested_at": state["backtested_at"],
+            "warm": True,
+        }
+
+    def _candidates(self) -> list[str]:
+        names = list(self.member_names)
+        if self.global_nn is not None and self.global_nn.season_length == self._resolution.model_season:
+            names.append(GLOBAL_NN)
+        return names
+
+    def _backtest(self, horizon: int, levels: list[int]) -> dict[str, Any]:
+        """Rolling origins over the end of the history: member errors -> weights -> conformal bands."""
+        y, m = self._y, self.season_length
+        n = len(y)
+        min_train = 2 * m + 2 * self._resolution.per_hour
+        span = min(horizon, (n - min_train) // self.origins)
+        dropped: dict[str, str] = {}
+        candidates = self._candidates()
+        if span < 1:
+            raise ForecastError(
+                f"ensemble: {n} points leave no room to backtest {self.origins} origins after {min_train} points"
+            )
+        positions = [n - k * span for k in range(self.origins, 0, -1)]
+        profiles: list[np.ndarray] = []
+        actuals: list[np.ndarray] = []
+        scales: list[float] = []
+        specs: dict[str, Any] = {}
+        forecasts_at: list[dict[str, np.ndarray]] = []
+        for position in positions:
+            history = y.iloc[:position]
+            index = y.index[position : position + span]
+            live = {name: 1.0 for name in candidates if name not in dropped}
+            forecasts, found, failed = self._member_forecasts(history, index, live, specs)
+            specs.update(found)  # the first origin's model search is reused by later origins and the final fit
+            for name, reason in failed.items():
+                dropped[name] = reason
+            actual = y.iloc[position : position + span].to_numpy(dtype=np.float64)
+            actuals.append(actual)
+            forecasts_at.append(forecasts)
+            profiles.append(self._profile_for(history, span) if self._resolution.hourly else np.zeros(span))
+            diffs = np.abs(history.to_numpy()[m:] - history.to_numpy()[:-m])
+            scales.append(float(np.mean(diffs)) if diffs.size else float("nan"))
+        members = [name for name in candidates if name not in dropped]
+        if not members:
+            raise ForecastError(f"ensemble: no member could be backtested ({'; '.join(dropped.values())})")
+        errs = {name: np.stack([actuals[i] - forecasts_at[i][name] for i in range(len(positions))]) for name in members}
+        mae = {name: float(np.mean(np.abs(e))) for name, e in errs.items()}
+        weights = inverse_error_weights(mae)
+        combined = np.stack([sum(weights[nm] * forecasts_at[i][nm] for nm in members) for i in range(len(positions))])
+        residuals = np.stack(actuals) - combined
+        use_profile = False
+        if self._resolution.hourly:
+            with_profile = residuals - np.stack(profiles)
+            use_profile = bool(np.mean(np.abs(with_profile)) < np.mean(np.abs(residuals)))
+            residuals = with_profile if use_profile else residuals
+        bands = calibrate(residuals, sorted(set(levels) | set(CALIBRATED_LEVELS)))
+        scale = float(np.nanmean(scales)) if np.isfinite(scales).any() else float("nan")
+        ensemble_mae = float(np.mean(np.abs(residuals)))
+        backtest = {
+            "origins": len(positions),
+            "horizon": span,
+            "mae": {k: _round(v) for k, v in mae.items()},
+            "mase": {k: _round(v / scale) if scale > 0 else None for k, v in mae.items()},
+            "ensemble_mae": _round(ensemble_mae),
+            "ensemble_mase": _round(ensemble_mae / scale) if scale > 0 else None,
+        }
+        return {
+            "weights": {name: weights.get(name, 0.0) for name in candidates},
+            "specs": specs,
+            "bands": bands,
+            "profile": use_profile,
+            "backtest": backtest,
+            "dropped": dropped,
+            "backtested_at": self._y.index[-1].isoformat(),
+            "warm": False,
+        }
+
+    # --- members ----------------------------------------------------------------------------------------
+    def _member_forecasts(
+        self, history: pd.Series, index: pd.DatetimeIndex, weights: Mapping[str, float], specs: Mapping[str, Any]
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, str]]:
+        """Each member with weight > 0 fitted on history and read at index: forecasts, found specs, failures."""
+        res = self._resolution
+        if res.hourly:
+            modelled = hourly_means(history, res.per_hour)
+            steps = hours_needed(len(index), res.per_hour)
+        else:
+            modelled, steps = history, len(index)
+        forecasts: dict[str, np.ndarray] = {}
+        found: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        for name, weight in weights.items():
+            if weight <= 0.0:
+                continue
+            try:
+                if steps < 1 or len(modelled) < 2:
+                    raise ForecastError("too little history at this resolution")
+                values, spec = self._one_member(name, modelled, steps, specs.get(name))
+                if not np.isfinite(values).all():
+                    raise ForecastError("predicted non-finite values")
+            except Exception as exc:  # noqa: BLE001 - a member that fails is dropped, with the reason
+                failed[name] = f"{name}: {exc}" if isinstance(exc, ForecastError) else f"{type(exc).__name__}: {exc}"
+                continue
+            forecasts[name] = to_steps(values, len(index), res.per_hour) if res.hourly else values
+            if spec is not None:
+                found[name] = spec
+        return forecasts, found, failed
+
+    def _one_member(
+        self, name: str, modelled: pd.Series, steps: int, spec: Mapping[str, Any] | None
+    ) -> tuple[np.ndarray, dict[str, Any] | None]:
+        if name == GLOBAL_NN:
+            assert self.global_nn is not None
+            return self.global_nn.forecast(modelled, steps), None
+        member = MEMBERS[name](self._resolution.model_season).warm_start(spec)
+        forecast = member.fit(modelled).predict(steps, ())
+        return forecast.mean.to_numpy(dtype=np.float64), member.fit_state()
+
+    def _profile_for(self, history: pd.Series, horizon: int) -> np.ndarray:
+        profile = within_hour_profile(history, self.season_length)
+        return profile_ahead(profile, len(history), horizon)
+
+    def _make_state(self, weights: dict[str, float], specs: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": STATE_VERSION,
+            "season_length": self.season_length,
+            "step_seconds": self._step.total_seconds(),
+            "resolution": self._resolution.name,
+            "weights": weights,
+            "members": {n: s for n, s in specs.items() if weights.get(n, 0.0) > 0.0},
+            "intervals": plan["bands"].to_state(),
+            "profile": plan["profile"],
+            "backtest": plan["backtest"],
+            "dropped": plan["dropped"],
+            "backtested_at": plan["backtested_at"],
+        }
+
+
+def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float | None:
+    """The correction for a level shift at the very end of the history, or None when there is none.
+
+    The members learn from hours of history; a shift in the last hour (a service moved away, a fleet scaled
+    in) reaches them as one point. When the median of the last quarter hour (3 steps at least) lies outside
+    the range of every earlier hourly mean by more than SHIFT_STEPS typical hour-to-hour moves, the forecast
+    is moved so that its first steps start from that median (an intercept correction); otherwise it is left
+    alone.
+    """
+    recent, block = max(per_hour // 4, 3), max(per_hour, 3)  # the last quarter hour; hourly means before it
+    earlier = history[: len(history) - recent]
+    blocks = len(earlier) // block
+    if blocks < 2:
+        return None
+    means = earlier[len(earlier) - blocks * block :].reshape(blocks, block).mean(axis=1)
+    last = float(np.median(history[-recent:]))
+    outside = max(means.min() - last, last - means.max(), 0.0)
+    step = float(np.median(np.abs(np.diff(means))))  # a typical hour-to-hour move
+    if outside <= SHIFT_STEPS * step:  # inside the range, or just beyond it as a trend or a new peak would be
+        return None
+    return last - float(np.mean(mean[:block]))
+
+
+def inverse_error_weights(mae: Mapping[str, float], band: float = WEIGHT_BAND) -> dict[str, float]:
+    """Weights proportional to 1 / MAE^2 among members within `band` x the best MAE; 0 for the rest."""
+    finite = {k: v for k, v in mae.items() if math.isfinite(v)}
+    if not finite:
+        raise ForecastError("ensemble: no member has a finite backtest error")
+    best = min(finite.values())
+    if best <= 0.0:  # a perfect member (a constant series): it alone
+        winner = min(finite, key=lambda k: finite[k])
+        return {k: float(k == winner) for k in mae}
+    raw = {k: (1.0 / v**2 if v <= band * best else 0.0) for k, v in finite.items()}
+    total = sum(raw.values())
+    return {k: raw.get(k, 0.0) / total for k in mae}
+
+
+def _round(value: float) -> float | None:
+    return round(value, 6) if math.isfinite(value) else None

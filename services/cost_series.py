@@ -1,0 +1,92 @@
+"""Daily cost series from cost_records: the fleet total and one per provider, as series ids the forecasts use;
+the total of a daily cost forecast over a period (a month's rest, a quarter) with its interval."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from services.db.models import CostRow
+
+COST_PREFIX = "cost:"
+COST_TOTAL = "cost:total"
+COST_PROVIDER = "cost:provider:"
+COST_STAT = "daily_cost"
+DAY_SECONDS = 86400
+# One-off lines (monthly credits, refunds, rounding and billing adjustments) are left out of the daily series the
+# forecasts learn from: a -$400 credit on the 1st would read as a weekly pattern and widen every interval.
+ONE_OFF_CATEGORIES = ("Credit", "Adjustment")
+
+
+def is_cost_series(series_id: str) -> bool:
+    return series_id.startswith(COST_PREFIX)
+
+
+def cost_series_ids(session: Session) -> list[str]:
+    """cost:total and cost:provider:<name> for every provider with cost records; nothing when there are none."""
+    providers = sorted(session.scalars(select(CostRow.provider).distinct()))
+    return [COST_TOTAL, *(f"{COST_PROVIDER}{p}" for p in providers)] if providers else []
+
+
+def daily_costs(session: Session, series_id: str, *, start: date, end: date, settled: bool = True) -> pd.Series:
+    """Sum of effective_cost per charge day (charge_period_start) in [start, end], on a complete daily UTC index
+    from the first to the last day with records (days without records in between are 0). Credits and adjustments
+    (ONE_OFF_CATEGORIES) are not counted: the series is the recurring spend the forecasts learn from.
+
+    settled leaves out the series' newest charge day: billing exports fill the current day over the next one or
+    two, so its sum is still partial (and would look like a drop)."""
+    mine: list[ColumnElement[bool]] = [CostRow.charge_category.not_in(ONE_OFF_CATEGORIES)]
+    if series_id.startswith(COST_PROVIDER):
+        mine.append(CostRow.provider == series_id.removeprefix(COST_PROVIDER))
+    elif series_id != COST_TOTAL:
+        raise ValueError(f"unknown cost series {series_id!r}: use {COST_TOTAL} or {COST_PROVIDER}<provider>")
+    if settled:
+        newest = session.scalar(select(func.max(CostRow.charge_period_start)).where(*mine))
+        if newest is not None:
+            end = min(end, newest - timedelta(days=1))
+    query = select(CostRow.charge_period_start, func.sum(CostRow.effective_cost)).where(
+        CostRow.charge_period_start >= start, CostRow.charge_period_start <= end, *mine
+    )
+    rows = session.execute(query.group_by(CostRow.charge_period_start)).all()
+    if not rows:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+    values = pd.Series({pd.Timestamp(day, tz="UTC"): float(total) for day, total in rows}).sort_index()
+    full = pd.date_range(values.index[0], values.index[-1], freq="D", tz="UTC")
+    return values.reindex(full, fill_value=0.0).astype("float64")
+
+
+@dataclass(frozen=True)
+class PeriodTotal:
+    """The forecast total of the days in [start, end): mean and, per level, (lower, upper) bounds."""
+
+    days: int
+    mean: float
+    bounds: dict[int, tuple[float, float]]
+
+
+def period_total(mean: pd.Series, lower: dict[int, pd.Series], upper: dict[int, pd.Series], *, start: date,
+                 end: date) -> PeriodTotal:
+    """Total of a daily forecast over [start, end) with its interval per level.
+
+    The interval of a sum is not the sum of the daily bounds: that assumes every day misses by its full bound in
+    the same direction, and grows with the number of days instead of its square root. Taking the daily errors as
+    independent, each side's half-width adds in quadrature (sqrt of the sum of squared daily half-widths), which
+    keeps an asymmetric band asymmetric. A lower bound never goes below zero when no daily lower bound does."""
+    inside = (mean.index.date >= start) & (mean.index.date < end)
+    days_mean = mean[inside]
+    total = float(days_mean.sum())
+    bounds: dict[int, tuple[float, float]] = {}
+    for level in sorted(set(lower) & set(upper)):
+        lo, hi = lower[level][inside], upper[level][inside]
+        below = math.sqrt(float(((days_mean - lo).clip(lower=0.0) ** 2).sum()))
+        above = math.sqrt(float(((hi - days_mean).clip(lower=0.0) ** 2).sum()))
+        low = total - below
+        if len(lo) and float(lo.min()) >= 0.0:
+            low = max(low, 0.0)
+        bounds[level] = (low, total + above)
+    return PeriodTotal(days=int(inside.sum()), mean=total, bounds=bounds)

@@ -1,0 +1,142 @@
+"""The SRE fleet table: resources with CPU/memory p95 over 7 days, forecast peak over 14 days and last data.
+
+Inventory columns sort and paginate in SQL, and usage is computed for the page only. Sorting by a usage
+column needs it for every matching resource, so that is refused above MAX_COMPUTED_SORT resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.db.models import RecommendationRow, ResourceRow
+from services.metrics import MetricStore
+from services.metrics.base import SeriesInfo, nearest_rank_index
+from services.resources import filtered_resources
+from services.training import latest_forecast
+
+USAGE_WINDOW = timedelta(days=7)
+FORECAST_WINDOW = timedelta(days=14)
+MAX_COMPUTED_SORT = 2000
+InventorySort = Literal["name", "provider", "account", "region", "environment", "instance_type"]
+UsageSort = Literal["cpu_p95_7d", "memory_p95_7d", "forecast_peak_14d", "last_data_at", "open_recommendations"]
+SORTS: tuple[str, ...] = (
+    "name", "provider", "account", "region", "environment", "instance_type",
+    "cpu_p95_7d", "memory_p95_7d", "forecast_peak_14d", "last_data_at", "open_recommendations",
+)
+
+
+class FleetQueryError(ValueError):
+    """The fleet query cannot be answered as asked; the message says what to change."""
+
+
+@dataclass
+class FleetEntry:
+    resource: ResourceRow
+    cpu_p95_7d: float | None = None
+    memory_p95_7d: float | None = None
+    forecast_peak_14d: float | None = None
+    forecast_metric: str | None = None
+    last_data_at: datetime | None = None
+    open_recommendations: int = 0
+
+
+def _p95_last_week(store: MetricStore, series_id: str, newest: datetime) -> float | None:
+    values = store.read(series_id, newest - USAGE_WINDOW, newest + timedelta(seconds=1)).to_numpy()
+    values = np.sort(values[np.isfinite(values)])
+    if values.size == 0:
+        return None
+    return float(values[nearest_rank_index(values.size, 95)])
+
+
+def _find(series: list[SeriesInfo], word: str) -> SeriesInfo | None:
+    return next((s for s in series if word in s.metric.lower()), None)
+
+
+def _usage(session: Session, store: MetricStore, entry: FleetEntry, series: list[SeriesInfo]) -> None:
+    newest = {s.series_id: store.watermark(s.series_id) for s in series}
+    stamps = [t for t in newest.values() if t is not None]
+    entry.last_data_at = max(stamps) if stamps else None
+    cpu, memory = _find(series, "cpu"), _find(series, "mem")
+    for info, attr in ((cpu, "cpu_p95_7d"), (memory, "memory_p95_7d")):
+        when = newest.get(info.series_id) if info else None
+        if info and when:
+            setattr(entry, attr, _p95_last_week(store, info.series_id, when))
+    target = cpu or memory
+    forecast = latest_forecast(session, target.series_id, "mean") if target else None
+    if target and forecast and forecast.points:
+        first = min(p.ts for p in forecast.points)
+        means = [p.mean for p in forecast.points if p.ts < first + FORECAST_WINDOW]
+        entry.forecast_peak_14d = max(means) if means else None
+        entry.forecast_metric = target.metric
+
+
+def _matches_tag(tags: dict[str, str] | None, tag: str) -> bool:
+    key, _, value = tag.partition("=")
+    tags = tags or {}
+    return key in tags and (not value or tags[key] == value)
+
+
+def list_fleet(
+    session: Session,
+    store: MetricStore,
+    *,
+    provider: str | None = None,
+    environment: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    sort: str = "name",
+    descending: bool = False,
+    page: int = 1,
+    size: int = 50,
+) -> tuple[list[FleetEntry], int]:
+    """One page of the fleet table, sorted, and the number of matching resources."""
+    if sort not in SORTS:
+        raise FleetQueryError(f"cannot sort by {sort!r}: use one of {', '.join(SORTS)}")
+    stmt = filtered_resources(provider=provider, environment=environment, account=account, region=region, q=q)
+    if tag:
+        ids = [pk for pk, tags in session.execute(stmt.with_only_columns(ResourceRow.id, ResourceRow.tags))
+               if _matches_tag(tags, tag)]
+        stmt = stmt.where(ResourceRow.id.in_(ids))
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    by_resource: dict[str, list[SeriesInfo]] = {}
+    for info in store.series():
+        by_resource.setdefault(info.resource_id, []).append(info)
+
+    def fill(rows: list[ResourceRow]) -> list[FleetEntry]:
+        entries = [FleetEntry(r) for r in rows]
+        counts = {
+            pk: n
+            for pk, n in session.execute(
+                select(RecommendationRow.resource_pk, func.count())
+                .where(RecommendationRow.resource_pk.in_([r.id for r in rows]), RecommendationRow.status == "open")
+                .group_by(RecommendationRow.resource_pk)
+            )
+        }
+        for e in entries:
+            e.open_recommendations = int(counts.get(e.resource.id, 0))
+            _usage(session, store, e, by_resource.get(e.resource.resource_id, []))
+        return entries
+
+    offset = (page - 1) * size
+    if sort in InventorySort.__args__:  # type: ignore[attr-defined]
+        column = getattr(ResourceRow, sort)
+        order = [column.desc() if descending else column.asc(), ResourceRow.name, ResourceRow.id]
+        return fill(list(session.scalars(stmt.order_by(*order).offset(offset).limit(size)))), total
+    if total > MAX_COMPUTED_SORT:
+        raise FleetQueryError(
+            f"sorting by {sort} computes it for all {total:,} matching resources (limit {MAX_COMPUTED_SORT:,}): "
+            "narrow the filters first, or sort by an inventory column"
+        )
+    entries = fill(list(session.scalars(stmt.order_by(ResourceRow.name, ResourceRow.id))))
+    present = [e for e in entries if getattr(e, sort) is not None]
+    missing = [e for e in entries if getattr(e, sort) is None]
+    present.sort(key=lambda e: getattr(e, sort), reverse=descending)
+    return (present + missing)[offset : offset + size], total

@@ -1,0 +1,39 @@
+"""The ensemble's global network: trained once per day on every metric series, kept as an artifact, loaded back."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.db.migrate import upgrade
+from services.domain import SampleBatch, SeriesRef
+from services.global_model import ensure_global_model, load_global_model
+from services.metrics import open_metric_store
+from services.settings import load_settings
+
+pytest.importorskip("ml_engine.nn")
+DAY = date(2026, 11, 20)
+
+
+def test_global_network_is_trained_once_per_day_and_loaded(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                             forecasting={"model": "ensemble", "history_days": 6, "min_history_hours": 48})
+    upgrade(settings.database_url)
+    end = int(datetime(2026, 11, 20, 23, tzinfo=UTC).timestamp())
+    ts = np.arange(end - 6 * 86400, end, 3600, dtype=np.int64)
+    store = open_metric_store(settings.metrics_url)
+    store.write([SampleBatch(SeriesRef(f"vm-{n}", "cpu_utilization"), ts, 20 + n + 5 * np.sin(2 * np.pi * ts / 86400))
+                 for n in range(3)])
+    store.close()
+    uri = ensure_global_model(settings, DAY)
+    assert uri == str(tmp_path / "models" / "_global" / "nn-2026-11-20.tar.gz") and Path(uri).stat().st_size > 0
+    stamp = Path(uri).stat().st_mtime_ns
+    assert ensure_global_model(settings, DAY) == uri and Path(uri).stat().st_mtime_ns == stamp  # not retrained
+    network = load_global_model(settings, DAY)
+    assert network is not None and network.season_length == 24
+    assert load_global_model(settings, date(2026, 11, 21)) is None  # none trained that day: ensembles go without
+    other = settings.model_copy(update={"forecasting": settings.forecasting.model_copy(update={"model": "auto_ets"})})
+    assert ensure_global_model(other, DAY) is None  # only the ensemble uses it

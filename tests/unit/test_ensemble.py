@@ -1,0 +1,173 @@
+"""The ensemble on short real series: weights from the backtest, conformal intervals, warm start, 5-minute and
+daily input; the conformal calibration on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_engine import Ensemble, make_forecaster
+from ml_engine.conformal import ConformalBands, calibrate
+from ml_engine.ensemble import MEMBERS, inverse_error_weights
+from ml_engine.resolution import hourly_means
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "nab"
+CPU_FILE = FIXTURES / "realAWSCloudwatch" / "ec2_cpu_utilization_5f5533.csv"
+DAILY_FILE = FIXTURES / "realKnownCause" / "nyc_taxi_daily.csv"
+HORIZON = 24
+
+
+def read(path: Path) -> pd.Series:
+    raw = pd.read_csv(path, parse_dates=["timestamp"]).set_index("timestamp")["value"]
+    raw.index = raw.index.tz_localize("UTC")
+    return raw
+
+
+@pytest.fixture(scope="module")
+def five_minute() -> pd.Series:
+    """Four days of EC2 CPU utilisation at its own 5-minute step (NAB), regular and gap-free."""
+    raw = read(CPU_FILE)
+    grid = pd.date_range(raw.index[0].floor("5min"), periods=4 * 288, freq="5min")
+    return raw.groupby(raw.index.floor("5min")).mean().reindex(grid).interpolate(limit_direction="both")
+
+
+@pytest.fixture(scope="module")
+def hourly(five_minute: pd.Series) -> pd.Series:
+    raw = read(CPU_FILE)
+    y = raw.resample("h").mean().interpolate()
+    return y.iloc[-10 * 24 :]
+
+
+@pytest.fixture(scope="module")
+def hourly_forecast(hourly: pd.Series):  # noqa: ANN201 - a Forecast
+    return Ensemble(24).fit(hourly).predict(HORIZON, (80, 95))
+
+
+def test_weights_come_from_the_backtest(hourly_forecast) -> None:  # noqa: ANN001
+    params = hourly_forecast.params
+    weights = params["members"]
+    assert set(weights) >= {"seasonal_naive", "auto_ets", "auto_arima", "mstl", "theta", "prophet"}
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+    mae = params["backtest"]["mae"]
+    best = min(mae, key=mae.get)
+    assert weights[best] == max(weights.values())  # the member with the lowest backtest error weighs most
+    for name, error in mae.items():  # a member far worse than the best gets nothing
+        if error > 1.5 * mae[best]:
+            assert weights[name] == 0.0
+    assert params["backtest"]["origins"] == 3 and params["intervals"]["method"] == "conformal"
+    json.dumps(params)  # stored as JSON by training
+
+
+def test_intervals_are_ordered_and_cover_the_holdout(hourly: pd.Series) -> None:
+    train, test = hourly.iloc[:-HORIZON], hourly.iloc[-HORIZON:].to_numpy()
+    forecast = make_forecaster("ensemble", 24).fit(train).predict(HORIZON, (80, 95))
+    frame = forecast.to_frame()
+    assert (frame["lo95"] <= frame["lo80"]).all() and (frame["lo80"] <= frame["mean"]).all()
+    assert (frame["mean"] <= frame["hi80"]).all() and (frame["hi80"] <= frame["hi95"]).all()
+    inside = np.mean((test >= frame["lo95"].to_numpy()) & (test <= frame["hi95"].to_numpy()))
+    assert inside >= 0.8
+
+
+def test_warm_start_reuses_weights_intervals_and_orders(hourly: pd.Series, hourly_forecast) -> None:  # noqa: ANN001
+    state = json.loads(json.dumps(hourly_forecast.params["state"]))  # as stored and read back
+    tomorrow = hourly.iloc[24:]  # same length, one day later (no new data needed to test the contract)
+    warm = Ensemble(24).warm_start(state).fit(tomorrow).predict(HORIZON, (80, 95))
+    assert warm.params["warm"] is True
+    assert warm.params["members"] == pytest.approx(hourly_forecast.params["members"], abs=1e-3)
+    assert warm.params["intervals"]["edges"] == hourly_forecast.params["intervals"]["edges"]
+    if "auto_arima" in state["members"]:
+        assert warm.params["state"]["members"]["auto_arima"]["order"] == state["members"]["auto_arima"]["order"]
+    assert warm.mean.index[0] == tomorrow.index[-1] + pd.Timedelta(hours=1)
+
+
+def test_a_state_it_cannot_use_is_ignored(hourly: pd.Series) -> None:
+    cold = Ensemble(24).warm_start({"model": "auto_ets", "ets": "AAAn"}).fit(hourly.iloc[:-24]).predict(12)
+    assert cold.params["warm"] is False
+    stale = dict(cold.params["state"], backtested_at="2000-01-01T00:00:00+00:00")
+    assert Ensemble(24).warm_start(stale).fit(hourly.iloc[:-24]).predict(12).params["warm"] is False
+    assert Ensemble(24).warm_start(None).fit(hourly.iloc[:-24]).predict(12).params["warm"] is False
+
+
+def test_five_minute_input_is_modelled_hourly_and_read_back_at_five_minutes(five_minute: pd.Series) -> None:
+    forecast = Ensemble(288, members=["seasonal_naive", "auto_ets", "mstl"]).fit(five_minute).predict(288)
+    assert forecast.params["resolution"] == "hourly"
+    assert len(forecast.mean) == 288 and forecast.mean.index.freq == pd.Timedelta(minutes=5)
+    assert forecast.mean.index[0] == five_minute.index[-1] + pd.Timedelta(minutes=5)
+    assert np.isfinite(forecast.to_frame().to_numpy()).all()
+
+
+def test_daily_series_with_a_year_ahead(hourly: pd.Series) -> None:
+    daily = read(DAILY_FILE).asfreq("D")
+    forecast = Ensemble(7).fit(daily).predict(365, (80, 95))
+    assert len(forecast.mean) == 365 and forecast.params["resolution"] == "native"
+    assert forecast.params["backtest"]["horizon"] < 365  # 215 days: the backtest is as long as the data allows
+    assert np.isfinite(forecast.to_frame().to_numpy()).all()
+    width = (forecast.upper[95] - forecast.lower[95]).to_numpy()
+    assert width[-1] > width[0]  # beyond the backtested horizon the band keeps widening
+    for reason in forecast.params["dropped"].values():
+        assert reason  # a member that could not take part says why
+
+
+def test_hourly_means_are_aligned_to_the_end(five_minute: pd.Series) -> None:
+    cut = five_minute.iloc[:-5]  # ends 5 steps into an hour
+    means = hourly_means(cut, 12)
+    assert means.iloc[-1] == pytest.approx(cut.iloc[-12:].mean())
+    assert len(means) == len(cut) // 12
+
+
+def test_inverse_error_weights() -> None:
+    weights = inverse_error_weights({"a": 1.0, "b": 1.2, "c": 2.0, "d": float("nan")})
+    assert weights["c"] == 0.0 and weights["d"] == 0.0
+    assert weights["a"] / weights["b"] == pytest.approx(1.44)
+    assert inverse_error_weights({"a": 0.0, "b": 1.0}) == {"a": 1.0, "b": 0.0}
+
+
+def test_conformal_bands_hold_their_level_on_exchangeable_residuals() -> None:
+    rng = np.random.default_rng(0)
+    bands = calibrate(rng.normal(0, 1, (3, 96)), (80, 95))
+    assert bands.edges[0] == 0 and bands.edges[-1] == 96
+    fresh = rng.normal(0, 1, (200, 96))
+    lower, upper = bands.bands(np.zeros(96), (80, 95))
+    inside = {lvl: np.mean((fresh >= lower[lvl]) & (fresh <= upper[lvl])) for lvl in (80, 95)}
+    # the widest of the origins is taken (conservative with a few origins): at least nominal, never all-covering
+    assert 0.80 <= inside[80] < 0.95 and 0.95 <= inside[95] < 0.999
+    again = ConformalBands.from_state(json.loads(json.dumps(bands.to_state())))
+    assert again.quantiles == bands.quantiles
+    lo, hi = bands.bands(np.zeros(200), (95,))
+    assert hi[95][-1] > hi[95][95]  # past the calibrated horizon the band widens like a random walk
+
+
+def test_global_nn_trains_once_saves_loads_and_joins_the_ensemble(hourly: pd.Series, tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    from ml_engine.nn import GlobalNN
+
+    series = [
+        read(f).resample("h").mean().interpolate() for f in sorted((FIXTURES / "realAWSCloudwatch").glob("*.csv"))[:4]
+    ]
+    nn = GlobalNN(season_length=24, input_seasons=2, hidden=(8,), epochs=2).fit(series)
+    assert nn.training["series"] == 4 and nn.training["windows"] > 100
+    ahead = nn.forecast(hourly, 30)
+    assert ahead.shape == (30,) and np.isfinite(ahead).all()
+    again = GlobalNN(season_length=24, input_seasons=2, hidden=(8,), epochs=2).fit(series)
+    np.testing.assert_allclose(again.forecast(hourly, 30), ahead, rtol=1e-5)  # seeded: the same network
+    loaded = GlobalNN.load(nn.save(tmp_path / "nn"))
+    np.testing.assert_allclose(loaded.forecast(hourly, 30), ahead, rtol=1e-6)
+    forecast = Ensemble(24, global_nn=loaded, members=["seasonal_naive", "theta"]).fit(hourly).predict(HORIZON)
+    assert "global_nn" in forecast.params["members"] and "global_nn" in forecast.params["backtest"]["mae"]
+
+
+@pytest.mark.parametrize("name", ["auto_ets", "auto_arima", "mstl", "prophet"])
+def test_members_warm_start_from_their_own_state(name: str, hourly: pd.Series) -> None:
+    cold = MEMBERS[name](24).fit(hourly)
+    state = json.loads(json.dumps(cold.fit_state()))  # stored as JSON between daily refits
+    warm = MEMBERS[name](24).warm_start(state).fit(hourly)
+    if name == "prophet":  # started from yesterday's optimum: lands on (almost) the same fit
+        spread = float(hourly.max() - hourly.min())
+        gap = np.abs(warm.predict(24, ()).mean.to_numpy() - cold.predict(24, ()).mean.to_numpy())
+        assert gap.max() < 0.05 * spread
+    else:  # the chosen model form is reused, not searched again
+        assert warm.fit_state() == state
