@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 ORM models of the relational store. Change them only together with an Alembic migration."""
+"""SQLAlchemy 2 ORM models of the relational store, one module so every table shares one metadata and naming
+convention for Alembic; sections per capability. Change them only together with an Alembic migration."""
 
 from __future__ import annotations
 
