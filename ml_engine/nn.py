@@ -52,6 +52,7 @@ class GlobalNN:
         input_seasons: int = 3,
         hidden: Sequence[int] = (64, 64),
         epochs: int = 40,
+        warm_epochs: int = 8,
         batch_size: int = 128,
         seed: int = 0,
     ) -> None:
@@ -61,6 +62,7 @@ class GlobalNN:
         self.input_seasons = input_seasons
         self.hidden = list(hidden)
         self.epochs = epochs
+        self.warm_epochs = warm_epochs
         self.batch_size = batch_size
         self.seed = seed
         self._model: Any = None
@@ -76,6 +78,7 @@ class GlobalNN:
             "input_seasons": self.input_seasons,
             "hidden": self.hidden,
             "epochs": self.epochs,
+            "warm_epochs": self.warm_epochs,
             "batch_size": self.batch_size,
             "seed": self.seed,
         }
@@ -115,13 +118,34 @@ class GlobalNN:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mae")
         return model
 
-    def fit(self, series: Sequence[pd.Series]) -> GlobalNN:
-        """Train one network on windows of all series (each a float series on a regular index)."""
+    def fit(self, series: Sequence[pd.Series], warm_from: GlobalNN | None = None) -> GlobalNN:
+        """Train one network on windows of all series (each a float series on a regular index).
+
+        warm_from, yesterday's network of the same shape, is the daily warm start: its weights are the starting
+        point and training runs warm_epochs instead of epochs (a network of another shape is ignored)."""
         x, t = self.windows(series)
         self._model = self._build()
-        history = self._model.fit(x, t, epochs=self.epochs, batch_size=self.batch_size, shuffle=True, verbose=0)
-        self.training = {"series": len(series), "windows": int(len(x)), "loss": float(history.history["loss"][-1])}
+        epochs, warm = self.epochs, warm_from is not None and warm_from._model is not None and self.same_shape(warm_from)
+        if warm:
+            assert warm_from is not None
+            self._model.set_weights(warm_from._model.get_weights())
+            epochs = self.warm_epochs
+        history = self._model.fit(x, t, epochs=epochs, batch_size=self.batch_size, shuffle=True, verbose=0)
+        self.training = {
+            "series": len(series),
+            "windows": int(len(x)),
+            "loss": float(history.history["loss"][-1]),
+            "epochs": epochs,
+            "warm": warm,
+        }
         return self
+
+    def same_shape(self, other: GlobalNN) -> bool:
+        return (other.season_length, other.input_seasons, other.hidden) == (
+            self.season_length,
+            self.input_seasons,
+            self.hidden,
+        )
 
     def forecast(self, history: pd.Series | np.ndarray, horizon: int) -> np.ndarray:
         """The next `horizon` values after history, a season at a time; short histories are padded by repeating

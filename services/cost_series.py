@@ -1,14 +1,16 @@
-"""Daily cost series from cost_records: the fleet total and one per provider, as series ids the forecasts use;
-the total of a daily cost forecast over a period (a month's rest, a quarter) with its interval."""
+"""Cost per charge day from cost_records (the one query every daily cost view uses); the daily cost series the
+forecasts use (the fleet total and one per provider); the total of a daily cost forecast over a period (a month's
+rest, a quarter) with its interval."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.db.models import CostRow
@@ -21,6 +23,37 @@ DAY_SECONDS = 86400
 # One-off lines (monthly credits, refunds, rounding and billing adjustments) are left out of the daily series the
 # forecasts learn from: a -$400 credit on the 1st would read as a weekly pattern and widen every interval.
 ONE_OFF_CATEGORIES = ("Credit", "Adjustment")
+COST_COLUMNS = {"billed": CostRow.billed_cost, "effective": CostRow.effective_cost, "list": CostRow.list_cost}
+
+
+def cost_by_day(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    columns: Sequence[str] = ("effective",),
+    provider: str | None = None,
+    resource_ids: Sequence[str] | None = None,
+    recurring_only: bool = False,
+) -> pd.DataFrame:
+    """Sums of the cost columns (billed, effective, list) per charge day (charge_period_start) in [start, end), of
+    the provider and resources when given, without credits and adjustments when recurring_only. Indexed by day
+    (datetime.date), ascending; only days with records appear."""
+    unknown = [c for c in columns if c not in COST_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown cost column(s) {', '.join(unknown)}: use {', '.join(COST_COLUMNS)}")
+    query = select(CostRow.charge_period_start, *(func.sum(COST_COLUMNS[c]) for c in columns)).where(
+        CostRow.charge_period_start >= start, CostRow.charge_period_start < end
+    )
+    if provider is not None:
+        query = query.where(CostRow.provider == provider)
+    if resource_ids is not None:
+        query = query.where(CostRow.resource_id.in_(list(resource_ids)))
+    if recurring_only:
+        query = query.where(CostRow.charge_category.not_in(ONE_OFF_CATEGORIES))
+    rows = session.execute(query.group_by(CostRow.charge_period_start).order_by(CostRow.charge_period_start)).all()
+    frame = pd.DataFrame([(day, *(float(v or 0) for v in sums)) for day, *sums in rows], columns=["day", *columns])
+    return frame.set_index("day")
 
 
 def is_cost_series(series_id: str) -> bool:
@@ -40,22 +73,20 @@ def daily_costs(session: Session, series_id: str, *, start: date, end: date, set
 
     settled leaves out the series' newest charge day: billing exports fill the current day over the next one or
     two, so its sum is still partial (and would look like a drop)."""
-    mine: list[ColumnElement[bool]] = [CostRow.charge_category.not_in(ONE_OFF_CATEGORIES)]
+    provider: str | None = None
     if series_id.startswith(COST_PROVIDER):
-        mine.append(CostRow.provider == series_id.removeprefix(COST_PROVIDER))
+        provider = series_id.removeprefix(COST_PROVIDER)
     elif series_id != COST_TOTAL:
         raise ValueError(f"unknown cost series {series_id!r}: use {COST_TOTAL} or {COST_PROVIDER}<provider>")
     if settled:
-        newest = session.scalar(select(func.max(CostRow.charge_period_start)).where(*mine))
+        query = select(func.max(CostRow.charge_period_start)).where(CostRow.charge_category.not_in(ONE_OFF_CATEGORIES))
+        newest = session.scalar(query if provider is None else query.where(CostRow.provider == provider))
         if newest is not None:
             end = min(end, newest - timedelta(days=1))
-    query = select(CostRow.charge_period_start, func.sum(CostRow.effective_cost)).where(
-        CostRow.charge_period_start >= start, CostRow.charge_period_start <= end, *mine
-    )
-    rows = session.execute(query.group_by(CostRow.charge_period_start)).all()
-    if not rows:
+    days = cost_by_day(session, start=start, end=end + timedelta(days=1), provider=provider, recurring_only=True)
+    if days.empty:
         return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
-    values = pd.Series({pd.Timestamp(day, tz="UTC"): float(total) for day, total in rows}).sort_index()
+    values = pd.Series(days["effective"].to_numpy(), index=pd.DatetimeIndex(pd.to_datetime(days.index), tz="UTC"))
     full = pd.date_range(values.index[0], values.index[-1], freq="D", tz="UTC")
     return values.reindex(full, fill_value=0.0).astype("float64")
 

@@ -1,6 +1,9 @@
 """The ensemble's global network (ml_engine.nn.GlobalNN, when present): trained once a day on every metric series,
 kept as a registry artifact, and handed to the per-series ensembles. Everything here is optional: without the module
-or with another model, training goes on without it."""
+or with another model, training goes on without it.
+
+The daily network is warm-started from yesterday's (its weights, a few epochs) and trained from scratch when there
+is none or when the last cold training is COLD_EVERY_DAYS old, like the ensembles' own weekly backtest."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from services.registry import open_artifact_store
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
+COLD_EVERY_DAYS = 7
 
 
 def _global_nn_class() -> Any:
@@ -63,13 +67,28 @@ def ensure_global_model(settings: Settings, as_of: date) -> str | None:
         store.close()
     if not histories:
         return None
+    previous = _yesterdays(settings, as_of)
+    nn = cls().fit(histories, warm_from=previous)
+    nn.training["cold_on"] = previous.training["cold_on"] if nn.training["warm"] else as_of.isoformat()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "nn"
-        cls().fit(histories).save(str(path))
+        nn.save(str(path))
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
             tar.add(path, arcname="nn")
     return artifacts.put(_key(as_of), buffer.getvalue())
+
+
+def _yesterdays(settings: Settings, as_of: date) -> Any:
+    """Yesterday's network to warm-start from, or None when there is none or its cold training is too old."""
+    try:
+        previous = _load(settings.artifacts_url, as_of - timedelta(days=1))
+    except Exception:  # noqa: BLE001 - none stored (the first day, a gap) or one that will not load: train cold
+        return None
+    cold_on = previous.training.get("cold_on")
+    if not cold_on or (as_of - date.fromisoformat(cold_on)).days >= COLD_EVERY_DAYS:
+        return None
+    return previous
 
 
 @lru_cache(maxsize=2)

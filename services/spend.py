@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from services.cost_series import COST_PROVIDER, COST_STAT, COST_TOTAL, PeriodTotal, period_total
+from services.cost_series import COST_PROVIDER, COST_STAT, COST_TOTAL, PeriodTotal, cost_by_day, period_total
 from services.db.models import CostRow
 from services.training import latest_forecast
 
@@ -51,12 +51,7 @@ def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> Sp
             sums[name or "(none)"] += float(cost or 0)
     else:
         raise SpendQueryError(f"cannot split spend by {by!r}: use {', '.join(COLUMNS)} or tag:<key> (e.g. tag:team)")
-    daily_q = (
-        select(CostRow.charge_period_start, func.sum(CostRow.effective_cost))
-        .where(CostRow.charge_period_start > anchor - timedelta(days=days), CostRow.charge_period_start <= anchor)
-        .group_by(CostRow.charge_period_start)
-        .order_by(CostRow.charge_period_start)
-    )
+    daily = cost_by_day(session, start=anchor - timedelta(days=days - 1), end=anchor + timedelta(days=1))
     parts = sorted(sums.items(), key=lambda kv: -kv[1])
     return SpendSplit(
         start=start,
@@ -64,7 +59,7 @@ def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> Sp
         currency=billing_currency(session),
         total=sum(v for _, v in parts),
         parts=parts,
-        daily=[(d, float(c or 0)) for d, c in session.execute(daily_q)],
+        daily=list(daily["effective"].items()),
     )
 
 

@@ -209,11 +209,6 @@ def _warm_state(session: Session, series_id: str, stat: str) -> Any:
     return active.params.get("state") if active is not None else None
 
 
-def make_series_forecaster(name: str, season: int, global_nn: Any = None) -> Forecaster:
-    """make_forecaster(name, season), given the day's global network when there is one (the ensemble uses it)."""
-    return make_forecaster(name, season) if global_nn is None else make_forecaster(name, season, global_nn=global_nn)
-
-
 def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Series, plan: _Plan,
                       settings: ForecastingSettings) -> dict[str, Any]:
     """The version's backtest score, for promotion: the ensemble's own rolling-origin backtest when it made one
@@ -228,7 +223,7 @@ def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Se
 
 def _fit_stat(stat: str, history: pd.Series, regularized: dict[str, Any], plan: _Plan,
               settings: ForecastingSettings, state: Any, global_nn: Any) -> _Fitted:
-    forecaster = make_series_forecaster(settings.model, plan.season, global_nn)
+    forecaster = make_forecaster(settings.model, plan.season, global_nn=global_nn)
     warm_start = getattr(forecaster, "warm_start", None)
     if state is not None and warm_start is not None:
         warm_start(state)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
 from ml_engine.base import Forecast
+from services.cost_series import cost_by_day
 from services.domain import Resource, series_id_for
 from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped
@@ -21,7 +22,6 @@ from services.recommend.dedupe import adjusted_hourly_spend, deduplicate
 from services.recommend.idle import idle_machine, unattached_resources
 from services.recommend.inputs import (
     FleetResource,
-    daily_costs,
     effective_ratios,
     forecast_peak,
     load_fleet,
@@ -306,7 +306,8 @@ def _budget_runways(run: FleetRun, session: Session, s: RecommendSettings, now: 
     first = date(now.year, now.month, 1)
     for scope, budget in sorted(s.budgets.items()):
         provider = None if scope == "total" else scope
-        costs = daily_costs(session, start=first, end=now.date() + timedelta(days=1), provider=provider)
+        costs = cost_by_day(session, columns=("billed",), start=first, end=now.date() + timedelta(days=1),
+                            provider=provider)
         key = f"budget:{scope}"
         series_id = "cost:total" if provider is None else f"cost:provider:{provider}"
         if costs.empty:

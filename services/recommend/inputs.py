@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ml_engine.base import Forecast
+from services.cost_series import cost_by_day
 from services.db.models import CostRow, ForecastRow, ResourceRow
 from services.domain import Resource, series_id_for
 from services.metrics import MetricStore, UnknownSeriesError
@@ -119,33 +120,6 @@ def effective_ratios(session: Session, *, since: date) -> dict[str, float]:
     return out
 
 
-def daily_costs(
-    session: Session, *, start: date, end: date, resource_ids: list[str] | None = None, provider: str | None = None
-) -> pd.DataFrame:
-    """Per billing day in [start, end): billed, effective and list cost (of the resources or provider if given)."""
-    query = select(
-        CostRow.charge_period_start,
-        func.sum(CostRow.billed_cost),
-        func.sum(CostRow.effective_cost),
-        func.sum(CostRow.list_cost),
-    ).where(CostRow.charge_period_start >= start, CostRow.charge_period_start < end)
-    if resource_ids is not None:
-        query = query.where(CostRow.resource_id.in_(resource_ids))
-    if provider is not None:
-        query = query.where(CostRow.provider == provider)
-    rows = session.execute(query.group_by(CostRow.charge_period_start).order_by(CostRow.charge_period_start)).all()
-    frame = pd.DataFrame(
-        [(d, float(b or 0), float(e or 0), float(x or 0)) for d, b, e, x in rows],
-        columns=["day", "billed", "effective", "list"],
-    )
-    return frame.set_index("day")
-
-
 def billed_days(session: Session, *, start: date, end: date, provider: str | None = None) -> int:
     """How many distinct days in [start, end) have any cost record (of `provider`): billing data coverage."""
-    query = select(func.count(func.distinct(CostRow.charge_period_start))).where(
-        CostRow.charge_period_start >= start, CostRow.charge_period_start < end
-    )
-    if provider is not None:
-        query = query.where(CostRow.provider == provider)
-    return int(session.scalar(query) or 0)
+    return len(cost_by_day(session, start=start, end=end, columns=(), provider=provider))

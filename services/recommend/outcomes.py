@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
-from services.cost_series import period_total
+from services.cost_series import cost_by_day, period_total
 from services.db.models import CostRow, RecommendationRow, ResourceRow
 from services.recommend.base import HOURS_PER_MONTH
-from services.recommend.inputs import billed_days, daily_costs, stored_forecast
+from services.recommend.inputs import billed_days, stored_forecast
 from services.recommend.store import get_recommendation, transition
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
@@ -80,14 +80,16 @@ def _from_billing(session: Session, row: RecommendationRow, *, now: datetime, mi
     covered = billed_days(session, start=start, end=end, provider=provider)
     if covered < min_days:
         return None
-    before = daily_costs(
+    before = cost_by_day(
         session,
+        columns=("effective", "list"),
         start=row.implemented_at.date() - timedelta(days=BEFORE_DAYS),
         end=row.implemented_at.date(),
         resource_ids=ids,
         provider=provider,
     )
-    after = daily_costs(session, start=start, end=end, resource_ids=ids, provider=provider)
+    after = cost_by_day(session, columns=("effective", "list"), start=start, end=end, resource_ids=ids,
+                        provider=provider)
     if before.empty:
         return None
     before_days = len(before)

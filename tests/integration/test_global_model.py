@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 
 from services.db.migrate import upgrade
 from services.domain import SampleBatch, SeriesRef
-from services.global_model import ensure_global_model, load_global_model
+from services.global_model import COLD_EVERY_DAYS, ensure_global_model, load_global_model
 from services.metrics import open_metric_store
 from services.settings import load_settings
 
@@ -23,7 +23,7 @@ def test_global_network_is_trained_once_per_day_and_loaded(tmp_path: Path) -> No
                              forecasting={"model": "ensemble", "history_days": 6, "min_history_hours": 48})
     upgrade(settings.database_url)
     end = int(datetime(2026, 11, 20, 23, tzinfo=UTC).timestamp())
-    ts = np.arange(end - 6 * 86400, end, 3600, dtype=np.int64)
+    ts = np.arange(end - 6 * 86400, end + COLD_EVERY_DAYS * 86400, 3600, dtype=np.int64)
     store = open_metric_store(settings.metrics_url)
     store.write([SampleBatch(SeriesRef(f"vm-{n}", "cpu_utilization"), ts, 20 + n + 5 * np.sin(2 * np.pi * ts / 86400))
                  for n in range(3)])
@@ -34,6 +34,15 @@ def test_global_network_is_trained_once_per_day_and_loaded(tmp_path: Path) -> No
     assert ensure_global_model(settings, DAY) == uri and Path(uri).stat().st_mtime_ns == stamp  # not retrained
     network = load_global_model(settings, DAY)
     assert network is not None and network.season_length == 24
+    assert network.training["warm"] is False and network.training["cold_on"] == DAY.isoformat()
     assert load_global_model(settings, date(2026, 11, 21)) is None  # none trained that day: ensembles go without
+    # the next days start from yesterday's weights with a few epochs, until the cold training is a week old
+    for ahead in range(1, COLD_EVERY_DAYS + 1):
+        ensure_global_model(settings, DAY + timedelta(days=ahead))
+        daily = load_global_model(settings, DAY + timedelta(days=ahead))
+        assert daily is not None
+        warm = ahead < COLD_EVERY_DAYS
+        assert daily.training["warm"] is warm and daily.training["epochs"] == (daily.warm_epochs if warm else 40)
+        assert daily.training["cold_on"] == (DAY if warm else DAY + timedelta(days=ahead)).isoformat()
     other = settings.model_copy(update={"forecasting": settings.forecasting.model_copy(update={"model": "auto_ets"})})
     assert ensure_global_model(other, DAY) is None  # only the ensemble uses it
