@@ -289,9 +289,9 @@ _register_benchmarks()
 
 
 def _register_command_groups() -> None:
-    from services import cli_alerts, cli_deploy, cli_recommend, cli_training
+    from services import cli_alerts, cli_deploy, cli_recommend, cli_scenario, cli_summary, cli_training
 
-    for module in (cli_training, cli_recommend, cli_alerts, cli_deploy):
+    for module in (cli_training, cli_recommend, cli_scenario, cli_summary, cli_alerts, cli_deploy):
         module.register(cli)
 
 

@@ -5,33 +5,14 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from services.cli_recommend import Output, OutputOpt, emit
+from services.cli_output import Output, OutputOpt, db_session, emit, fail, out
 
-out = Console()
 alerts_cli = typer.Typer(help="Alert channels, rules, alerts, silences and deliveries.", no_args_is_help=True)
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from services.db.engine import session_scope
-    from services.settings import get_settings
-
-    with session_scope(get_settings().database_url) as session:
-        yield session
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 @alerts_cli.command("channels")
@@ -40,7 +21,7 @@ def channels_command(output: OutputOpt = Output.table) -> None:
     from services.alerting.admin import redacted_config
     from services.db.models import AlertChannelRow
 
-    with _session() as session:
+    with db_session() as session:
         rows = [{"name": r.name, "type": r.type, "source": r.source, "config": redacted_config(r)}
                 for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
     emit(rows, ["name", "type", "source", "config"], output, title="Alert channels")
@@ -51,7 +32,7 @@ def rules_command(output: OutputOpt = Output.table) -> None:
     """Alert rules with their kind, severity, channels and parameters."""
     from services.db.models import AlertRuleRow
 
-    with _session() as session:
+    with db_session() as session:
         rows = [{c: getattr(r, c) for c in ("name", "kind", "severity", "channels", "enabled", "for_seconds",
                                             "repeat_seconds", "params", "scope", "source")}
                 for r in session.scalars(select(AlertRuleRow).order_by(AlertRuleRow.name))]
@@ -69,7 +50,7 @@ def list_command(
     query = select(AlertRow, AlertRuleRow.name).join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
     if state:
         query = query.where(AlertRow.state == state)
-    with _session() as session:
+    with db_session() as session:
         rows = [{"rule": name, "state": a.state, "subject": a.subject, "summary": a.summary,
                  "fired_at": a.fired_at, "resolved_at": a.resolved_at}
                 for a, name in session.execute(query.order_by(AlertRow.last_seen_at.desc()).limit(500))]
@@ -83,14 +64,14 @@ def test_command(channel: Annotated[str, typer.Argument(help="Channel name")]) -
     from services.db.models import AlertChannelRow
     from services.settings import get_settings
 
-    with _session() as session:
+    with db_session() as session:
         row = session.scalar(select(AlertChannelRow).where(AlertChannelRow.name == channel))
         if row is None:
-            raise _fail(f"no channel named {channel!r}: `headroom alerts channels` lists them")
+            raise fail(f"no channel named {channel!r}: `headroom alerts channels` lists them")
         result = send_test(session, row, get_settings().alerts)
         status, error = result.status, result.last_error
     if status != "delivered":
-        raise _fail(f"test message to {channel} failed: {error}")
+        raise fail(f"test message to {channel} failed: {error}")
     out.print(f"[green]delivered[/green] a test message to {channel} (event {result.event_id})")
 
 
@@ -109,15 +90,15 @@ def silence_command(
     for item in match or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise _fail(f"--match {item!r}: use key=value, e.g. --match resource_id=i-0abc")
+            raise fail(f"--match {item!r}: use key=value, e.g. --match resource_id=i-0abc")
         matchers[key] = value
-    with _session() as session:
+    with db_session() as session:
         try:
             row = create_silence(session, rule=rule, matchers=matchers,
                                  minutes=parse_duration(duration).total_seconds() / 60, comment=comment,
                                  created_by=os.environ.get("USER", "cli"))
         except AlertConfigError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         out.print(f"silence {row.id} until {row.expires_at:%Y-%m-%d %H:%M} UTC")
 
 
@@ -126,7 +107,7 @@ def silences_command(output: OutputOpt = Output.table) -> None:
     """Silences, active and expired."""
     from services.db.models import AlertSilenceRow
 
-    with _session() as session:
+    with db_session() as session:
         rows = [{c: getattr(s, c) for c in ("id", "rule", "matchers", "comment", "created_by", "expires_at")}
                 for s in session.scalars(select(AlertSilenceRow).order_by(AlertSilenceRow.expires_at.desc()))]
     emit(rows, ["id", "rule", "matchers", "comment", "expires_at"], output, title="Silences")
@@ -137,10 +118,10 @@ def unsilence_command(silence_id: int) -> None:
     """End a silence now."""
     from services.db.models import AlertSilenceRow
 
-    with _session() as session:
+    with db_session() as session:
         row = session.get(AlertSilenceRow, silence_id)
         if row is None:
-            raise _fail(f"no silence {silence_id}: `headroom alerts silences` lists them")
+            raise fail(f"no silence {silence_id}: `headroom alerts silences` lists them")
         session.delete(row)
     out.print(f"silence {silence_id} removed")
 
@@ -157,7 +138,7 @@ def deliveries_command(
                                                               AlertChannelRow.id == AlertOutboxRow.channel_id)
     if status:
         query = query.where(AlertOutboxRow.status == status)
-    with _session() as session:
+    with db_session() as session:
         rows = [{"id": m.id, "event_id": m.event_id, "channel": name, "kind": m.kind, "status": m.status,
                  "attempts": m.attempts, "created_at": m.created_at, "last_error": m.last_error}
                 for m, name in session.execute(query.order_by(AlertOutboxRow.id.desc()).limit(500))]
@@ -174,7 +155,7 @@ def evaluate_command() -> None:
     from services.settings import get_settings
 
     settings = get_settings()
-    with _session() as session:
+    with db_session() as session:
         sync_config(session, settings.alerts)
         rules = list(session.scalars(select(AlertRuleRow).where(AlertRuleRow.enabled.is_(True))))
         with out.status("evaluating rules"):

@@ -1,47 +1,87 @@
-"""List output of CLI commands: a Rich table, JSON or CSV, chosen by an `--output` option."""
+"""What every CLI command module shares: list output as a Rich table, JSON or CSV (`--output`), the error exit,
+and a database session from the settings."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-class OutputFormat(StrEnum):
+out = Console()
+err = Console(stderr=True)
+
+
+class Output(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if isinstance(value, float):
-        return round(value, 6)
-    return str(value)
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table, json or csv")]
 
 
-def print_rows(rows: Sequence[dict[str, Any]], output: OutputFormat, *, console: Console, title: str = "") -> None:
-    """rows (dicts sharing their keys) as a table, a JSON array or CSV with a header, on stdout."""
-    if output is OutputFormat.json:
-        sys.stdout.write(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], indent=2) + "\n")
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None, output: Output, *, title: str = "") -> None:
+    """Rows as a Rich table (the columns given, else every key of the first row), JSON (every field) or CSV (the
+    columns) on stdout; an empty table says so."""
+    if output is Output.json:
+        sys.stdout.write(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], indent=2, default=str))
+        sys.stdout.write("\n")
         return
-    if not rows and output is OutputFormat.table:
-        console.print(f"no {title or 'rows'} yet")
-        return
-    columns = list(rows[0]) if rows else []
-    if output is OutputFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+    names = list(columns) if columns is not None else list(rows[0]) if rows else []
+    if output is Output.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=names, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows([{k: _plain(v) for k, v in r.items()} for r in rows])
+        writer.writerows([{k: _cell(r.get(k)) for k in names} for r in rows])
         return
-    table = Table(*columns, title=title or None)
+    if not rows:
+        out.print(f"no {title or 'rows'} yet")
+        return
+    table = Table(title=title or None)
+    for column in names:
+        table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(*("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()))
-    console.print(table)
+        table.add_row(*(_cell(r.get(c)) for c in names))
+    out.print(table)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print the error on stderr; raise the returned Exit (code 2)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    from services.db.engine import session_scope
+    from services.settings import get_settings
+
+    with session_scope(get_settings().database_url) as session:
+        yield session
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=str)
+    return str(_plain(value))

@@ -9,19 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from services.cli_output import OutputFormat, print_rows
+from services.cli_output import Output, OutputOpt, emit, out
 from services.settings import get_settings
 
-out = Console()
 training_cli = typer.Typer(help="Daily retraining runs and their progress.", no_args_is_help=True)
 model_cli = typer.Typer(help="The model registry: versions of a series, rollback.", no_args_is_help=True)
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="table, json or csv")]
 
 
 @training_cli.command("runs")
 def training_runs(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Newest runs shown")] = 14,
-    output: OutputOption = OutputFormat.table,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Each day's run: series planned, trained, skipped, failed, status, started and finished."""
     from services.db.engine import session_scope
@@ -32,14 +30,14 @@ def training_runs(
                  "failed": r.failed, "started": f"{r.started_at:%Y-%m-%d %H:%M:%S}",
                  "finished": f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else ""}
                 for r in list_runs(session, limit)]
-    print_rows(rows, output, console=out, title="training runs")
+    emit(rows, None, output, title="training runs")
 
 
 @model_cli.command("list")
 def model_list(
     series_id: Annotated[str, typer.Argument(help="Series id, e.g. i-0abc/cpu_utilization or cost:total")],
     stat: Annotated[str | None, typer.Option(help="mean, p95 or daily_cost; default all")] = None,
-    output: OutputOption = OutputFormat.table,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Every version of a series' models, newest first: status, backtest MASE and coverage, data window, why."""
     from services.db.engine import session_scope
@@ -50,7 +48,7 @@ def model_list(
     if not rows:
         raise typer.BadParameter(f"no model versions of {series_id!r}: check the id with `headroom status` or train "
                                  "it with `headroom train --series ...`", param_hint="SERIES_ID")
-    print_rows(rows, output, console=out, title=f"model versions of {series_id}")
+    emit(rows, None, output, title=f"model versions of {series_id}")
 
 
 def _version_row(v: Any) -> dict[str, Any]:
@@ -83,7 +81,7 @@ def accuracy(
     series_id: Annotated[str | None, typer.Option("--series", help="One series; default all")] = None,
     by_model: Annotated[bool, typer.Option("--by-model", help="One line per model")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Score new actuals and update anomalies first")] = False,
-    output: OutputOption = OutputFormat.table,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Live accuracy of stored forecasts against the actuals so far: MASE and 80/95% coverage."""
     from services.accuracy import accuracy_by_model, accuracy_by_series
@@ -99,13 +97,13 @@ def accuracy(
     rows = [{"series" if not by_model else "model": a.key, **({"stat": a.stat, "model": a.model_name}
             if not by_model else {}), "forecasts": a.forecasts, "points": a.points, "mase": a.mase,
              "cov80": a.coverage80, "cov95": a.coverage95} for a in found]
-    print_rows(rows, output, console=out, title="live accuracy (refreshed by the beat, or `headroom accuracy`)")
+    emit(rows, None, output, title="live accuracy (refreshed by the beat, or `headroom accuracy`)")
 
 
 def anomalies(
     series_id: Annotated[str | None, typer.Option("--series", help="One series; default all")] = None,
     days: Annotated[int, typer.Option(min=1, max=3650, help="Incidents that ended in the last N days")] = 14,
-    output: OutputOption = OutputFormat.table,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Anomaly incidents: actuals outside the forecast's 95% band, one line per incident."""
     from services.anomalies import list_anomalies
@@ -118,7 +116,7 @@ def anomalies(
                  "peak": f"{a.peak_at:%Y-%m-%d %H:%M}", "actual": a.actual, "expected": a.expected,
                  "score": a.score, "points": a.points}
                 for a in list_anomalies(session, series_id=series_id, since=since)]
-    print_rows(rows, output, console=out, title="anomalies")
+    emit(rows, None, output, title="anomalies")
 
 
 def register(cli: typer.Typer) -> None:
