@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -126,19 +126,26 @@ def non_blocking_lock(name: str, settings: Settings) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def fan_out(lock: str, settings: Settings, items: Callable[[], Sequence[Any]], task: Any, *, expires: float) -> int:
+    """The beat's check shape: under the non-blocking lock `lock` (nothing when another check holds it), one `task`
+    per item of items(), each expiring after `expires` seconds unless a worker took it; how many were sent."""
+    with non_blocking_lock(lock, settings) as got:
+        if not got:
+            return 0
+        todo = list(items())
+        for item in todo:
+            task.apply_async(args=[item], expires=expires)
+        return len(todo)
+
+
 @app.task(name=TASK_CHECK_FOR_COLLECTION, ignore_result=True)
 def check_for_collection() -> int:
     """Enqueue one collect task per configured source; cheap, and skipped while another check runs."""
     from services.sources import source_names
 
     settings = get_settings()
-    with non_blocking_lock("check_for_collection", settings) as got:
-        if not got:
-            return 0
-        names = source_names(settings)
-        for name in names:
-            collect_source.apply_async(args=[name], expires=settings.collect_interval_minutes * 60)
-        return len(names)
+    return fan_out("check_for_collection", settings, lambda: source_names(settings), collect_source,
+                   expires=settings.collect_interval_minutes * 60)
 
 
 @app.task(name=TASK_COLLECT_SOURCE)

@@ -7,11 +7,14 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +123,42 @@ def start_process(name: str, argv: list[str], workdir: Path, port: int) -> Manag
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
     return ManagedServer(name, port, process=proc, workdir=workdir, log=log)
+
+
+# -- Celery workers ---------------------------------------------------------------------------------
+def start_celery_worker(env: dict[str, str], log: Path, name: str, *, concurrency: int = 1,
+                        extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """A real worker of services.tasks:app, configured by env (HEADROOM_*), one task at a time per process, in its
+    own process group so that all of it can be SIGKILLed; its output goes to log."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "services.tasks:app", "worker", f"--concurrency={concurrency}",
+             "--prefetch-multiplier=1", "--loglevel=INFO", f"--hostname={name}@%h", *extra],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_celery_worker(worker: subprocess.Popen[bytes]) -> None:
+    """A warm shutdown, or SIGKILL to the whole group when it does not end within 30 s."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+@contextmanager
+def celery_worker(
+    env: dict[str, str], log: Path, name: str, *, concurrency: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """start_celery_worker for the length of a with-block."""
+    worker = start_celery_worker(env, log, name, concurrency=concurrency)
+    try:
+        yield worker
+    finally:
+        stop_celery_worker(worker)
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------

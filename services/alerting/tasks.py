@@ -14,7 +14,7 @@ from services.alerting import (
     TASK_EVALUATE_ALERT_RULE,
 )
 from services.settings import get_settings
-from services.tasks import app, non_blocking_lock
+from services.tasks import app, fan_out, non_blocking_lock
 
 
 @app.task(name=TASK_CHECK_FOR_ALERTS, ignore_result=True)
@@ -25,15 +25,14 @@ def check_for_alerts() -> int:
     from services.db.models import AlertRuleRow
 
     settings = get_settings()
-    with non_blocking_lock("check_for_alerts", settings) as got:
-        if not got:
-            return 0
+
+    def enabled_rules() -> list[int]:
         with session_scope(settings.database_url) as session:
             sync_config(session, settings.alerts)
-            ids = list(session.scalars(select(AlertRuleRow.id).where(AlertRuleRow.enabled.is_(True))))
-        for rule_id in ids:
-            evaluate_alert_rule.apply_async(args=[rule_id], expires=settings.alerts.evaluate_interval_seconds)
-        return len(ids)
+            return list(session.scalars(select(AlertRuleRow.id).where(AlertRuleRow.enabled.is_(True))))
+
+    return fan_out("check_for_alerts", settings, enabled_rules, evaluate_alert_rule,
+                   expires=settings.alerts.evaluate_interval_seconds)
 
 
 @app.task(name=TASK_EVALUATE_ALERT_RULE)
@@ -65,11 +64,13 @@ def check_for_alert_deliveries() -> int:
     from services.db.engine import session_scope
 
     settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        ids = due_channel_ids(session)
-    for channel_id in ids:
-        deliver_alert_channel.apply_async(args=[channel_id], expires=settings.alerts.deliver_interval_seconds * 4)
-    return len(ids)
+
+    def due() -> list[int]:
+        with session_scope(settings.database_url) as session:
+            return list(due_channel_ids(session))
+
+    return fan_out("check_for_alert_deliveries", settings, due, deliver_alert_channel,
+                   expires=settings.alerts.deliver_interval_seconds * 4)
 
 
 @app.task(name=TASK_DELIVER_ALERT_CHANNEL)

@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -23,6 +22,7 @@ from services.domain import SampleBatch, SeriesRef
 from services.metrics import open_metric_store
 from services.settings import load_settings
 from services.tasks import TASK_CHECK_FOR_RETRAIN, TASK_COLLECT_SOURCE, TASK_RETRAIN_CHUNK, make_celery
+from tests.servers import celery_worker, start_celery_worker, stop_celery_worker
 
 pytestmark = pytest.mark.integration
 
@@ -53,22 +53,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
     resolved = load_settings(**{k.removeprefix("HEADROOM_").lower(): v for k, v in settings.items()
                                 if "__" not in k})
     upgrade(resolved.database_url)
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "services.tasks:app", "worker", "--concurrency=2", "--loglevel=INFO",
-         f"--hostname=test-{request.param}@%h"],
-        env=_env(**settings), stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
+    with celery_worker(_env(**settings), tmp_path / "worker.log", f"test-{request.param}", concurrency=2):
         yield settings | {"database_url": resolved.database_url, "metrics_url": resolved.metrics_url,
                           "broker_url": resolved.broker_url, "result_backend": resolved.result_backend}
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
 
 
 def test_collect_then_retrain_through_a_worker(deployment: dict[str, str]) -> None:
@@ -96,25 +83,6 @@ def test_collect_then_retrain_through_a_worker(deployment: dict[str, str]) -> No
             break
         time.sleep(1)
     assert count == 2 * n_series
-
-
-def _start_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.Popen[bytes]:
-    """A worker in its own process group (so the whole of it can be SIGKILLed), one task at a time."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "services.tasks:app", "worker", "--concurrency=1",
-         "--prefetch-multiplier=1", "--loglevel=INFO", f"--hostname={name}@%h"],
-        env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def _task_ids(log: str, event: str) -> set[str]:
@@ -147,7 +115,7 @@ def test_a_worker_killed_mid_chunk_and_a_second_one_train_every_series_exactly_o
         with session_scope(database_url) as session:
             return session.scalar(select(func.count()).select_from(TrainingItemRow)) or 0
 
-    first = _start_worker(env, tmp_path / "first.log", "first")
+    first = start_celery_worker(env, tmp_path / "first.log", "first")
     second: subprocess.Popen[bytes] | None = None
     try:
         app.send_task(TASK_CHECK_FOR_RETRAIN, args=[day.isoformat()])
@@ -161,7 +129,7 @@ def test_a_worker_killed_mid_chunk_and_a_second_one_train_every_series_exactly_o
         killed_at = items()
         assert killed_at < series
         time.sleep(6)  # past the visibility timeout: the chunk the dead worker held goes back to the queue
-        second = _start_worker(env, tmp_path / "second.log", "second")
+        second = start_celery_worker(env, tmp_path / "second.log", "second")
         in_flight = _task_ids((tmp_path / "first.log").read_text(), "received") - _task_ids(
             (tmp_path / "first.log").read_text(), "succeeded")
         assert len(in_flight) == 1, "the killed worker should have held exactly one chunk"
@@ -176,9 +144,9 @@ def test_a_worker_killed_mid_chunk_and_a_second_one_train_every_series_exactly_o
                 break
             time.sleep(0.5)
     finally:
-        _stop(first)
+        stop_celery_worker(first)
         if second is not None:
-            _stop(second)
+            stop_celery_worker(second)
     second_log = (tmp_path / "second.log").read_text()
     assert in_flight <= _task_ids(second_log, "succeeded"), second_log[-3000:]  # redelivered and finished
     with session_scope(database_url) as session:

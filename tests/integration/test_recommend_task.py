@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from services.recommend.store import list_recommendations
 from services.settings import load_settings
 from services.tasks import make_celery
 from tests.integration.recommend_fleet import EXPECTED_OPEN, build_fleet, hour_now, write_catalog
+from tests.servers import celery_worker
 
 pytestmark = pytest.mark.integration
 
@@ -30,23 +29,10 @@ def test_refresh_task_through_a_worker(tmp_path: Path) -> None:
     }
     settings = load_settings(data_dir=data)
     build_fleet(settings.database_url, hour_now())
-    log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "services.tasks:app", "worker", "--concurrency=1",
-         "--loglevel=INFO", "--hostname=test-recommend@%h"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    with celery_worker(env, tmp_path / "worker.log", "test-recommend"):
         app = make_celery(settings)
         first = app.send_task(TASK_REFRESH_RECOMMENDATIONS).get(timeout=180)
         again = app.send_task(TASK_REFRESH_RECOMMENDATIONS).get(timeout=180)
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
     assert first["created"] > 0 and again == {**first, "created": 0, "updated": first["created"]}
     with session_scope(settings.database_url) as session:
         rows, _ = list_recommendations(session, size=1000)

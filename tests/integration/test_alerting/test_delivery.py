@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +25,9 @@ from services.db.migrate import upgrade
 from services.db.models import AlertChannelRow, AlertDeliveryRow, AlertOutboxRow
 from tests.integration.test_alerting.conftest import alert_settings
 from tests.integration.test_alerting.receivers import Answer, Receiver
-from tests.servers import RedisServer
+from tests.servers import RedisServer, start_celery_worker, stop_celery_worker
+
+QUIET = ("--without-gossip", "--without-mingle")
 
 pytestmark = pytest.mark.integration
 REDIS_DB = 11
@@ -132,14 +132,6 @@ def test_slack_gets_at_most_one_message_per_second(db_url: str, receiver: Receiv
     assert all(b - a >= 0.99 for a, b in zip(times, times[1:], strict=False))
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "celery", "-A", "services.tasks:app", "worker",
-                                 "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-                                 f"--hostname=alerts-{time.monotonic_ns()}@%h"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-
 def test_a_worker_killed_mid_send_loses_nothing(tmp_path: Path, make_postgres_db: Callable[[], str],
                                                 redis_server: RedisServer, receiver: Receiver) -> None:
     redis_server.flush(REDIS_DB)  # a database of its own: other sessions flush the shared default one
@@ -160,7 +152,7 @@ def test_a_worker_killed_mid_send_loses_nothing(tmp_path: Path, make_postgres_db
     from services.tasks import make_celery
 
     app = make_celery(load_settings(broker_url=redis_url, result_backend=redis_url, data_dir=tmp_path / "var"))
-    first = _worker(env, tmp_path / "worker1.log")
+    first = start_celery_worker(env, tmp_path / "worker1.log", f"alerts-{time.monotonic_ns()}", extra=QUIET)
     try:
         app.send_task(TASK_DELIVER_ALERT_CHANNEL, args=[channel_id])
         deadline = time.monotonic() + 60
@@ -173,15 +165,14 @@ def test_a_worker_killed_mid_send_loses_nothing(tmp_path: Path, make_postgres_db
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
     assert statuses(db_url)[0] == "sending"
-    second = _worker(env, tmp_path / "worker2.log")
+    second = start_celery_worker(env, tmp_path / "worker2.log", f"alerts-{time.monotonic_ns()}", extra=QUIET)
     try:
         deadline = time.monotonic() + 90
         while statuses(db_url) != ["delivered"] * 3 and time.monotonic() < deadline:
             app.send_task(TASK_CHECK_FOR_ALERT_DELIVERIES)  # the beat tick: picks the message up once its lease ends
             time.sleep(1.0)
     finally:
-        second.terminate()
-        second.wait(timeout=30)
+        stop_celery_worker(second)
     assert statuses(db_url) == ["delivered"] * 3, (tmp_path / "worker2.log").read_text()[-2000:]
     redis_server.flush(REDIS_DB)
     seen = [r.headers["webhook-id"] for r in receiver.requests]
