@@ -11,10 +11,20 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from services.cost_series import COST_PROVIDER, COST_STAT, COST_TOTAL, PeriodTotal, cost_by_day, period_total
+from services.cost_series import (
+    COST_PROVIDER,
+    COST_STAT,
+    COST_TOTAL,
+    ONE_OFF_CATEGORIES,
+    PeriodTotal,
+    cost_by_day,
+    period_total,
+)
 from services.db.models import CostRow
 from services.training import latest_forecast
 
+UNTAGGED_PART = "(untagged)"
+CREDITS_PART = "(credits and adjustments)"
 COLUMNS = {"provider": CostRow.provider, "service": CostRow.service_name, "account": CostRow.sub_account_id,
            "region": CostRow.region_id}
 
@@ -42,8 +52,12 @@ def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> Sp
     sums: dict[str, float] = defaultdict(float)
     if by.startswith("tag:"):
         key = by.removeprefix("tag:")
-        for tags, cost in session.execute(month.with_only_columns(CostRow.tags, CostRow.effective_cost)):
-            sums[(tags or {}).get(key) or "(untagged)"] += float(cost)
+        rows = month.with_only_columns(CostRow.tags, CostRow.charge_category, CostRow.effective_cost)
+        for tags, category, cost in session.execute(rows):
+            # a credit or adjustment line rarely carries the resource's tags: shown apart, not netted into
+            # "(untagged)", which would then go negative in a month with a large credit
+            untagged = CREDITS_PART if category in ONE_OFF_CATEGORIES else UNTAGGED_PART
+            sums[(tags or {}).get(key) or untagged] += float(cost)
     elif by in COLUMNS:
         column = COLUMNS[by]
         grouped = month.with_only_columns(column, func.sum(CostRow.effective_cost)).group_by(column)

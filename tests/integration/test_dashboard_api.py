@@ -151,21 +151,25 @@ def test_spend_splits_the_month_to_date_by_provider_and_tag(client: Client) -> N
         ("aws", "EC2", {"team": "core"}, date(2026, 10, 1), "10"),
         ("gcp", "GCE", {"team": "edge"}, date(2026, 10, 2), "4.5"),
         ("aws", "S3", {}, date(2026, 10, 2), "1"),
+        ("aws", "Credit", {}, date(2026, 10, 2), "-3"),
     ]
     with session_scope(url) as session:
         for n, (provider, service, tags, day, cost) in enumerate(lines):
             session.add(CostRow(dedup_key=f"k{n}", provider=provider, service_name=service, tags=tags,
+                                charge_category="Credit" if service == "Credit" else "Usage",
                                 charge_period_start=day, charge_period_end=day, billed_cost=Decimal(cost),
                                 effective_cost=Decimal(cost), list_cost=Decimal(cost)))
     r = c.get("/api/spend", params={"by": "provider"}, headers=headers["viewer"])
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["period_start"] == "2026-10-01" and body["through"] == "2026-10-02"
-    assert body["month_to_date"] == pytest.approx(15.5)
-    assert body["parts"] == [{"name": "aws", "effective": 11.0}, {"name": "gcp", "effective": 4.5}]
-    assert [d["effective"] for d in body["daily"]] == [5.0, 10.0, 5.5]
+    assert body["month_to_date"] == pytest.approx(12.5)
+    assert body["parts"] == [{"name": "aws", "effective": 8.0}, {"name": "gcp", "effective": 4.5}]
+    assert [d["effective"] for d in body["daily"]] == [5.0, 10.0, 2.5]
     team = c.get("/api/spend", params={"by": "tag:team"}, headers=headers["viewer"]).json()
-    assert {p["name"]: p["effective"] for p in team["parts"]} == {"core": 10.0, "edge": 4.5, "(untagged)": 1.0}
+    # the credit is its own part: it does not turn "(untagged)" negative
+    assert {p["name"]: p["effective"] for p in team["parts"]} == {
+        "core": 10.0, "edge": 4.5, "(untagged)": 1.0, "(credits and adjustments)": -3.0}
     bad = c.get("/api/spend", params={"by": "colour"}, headers=headers["viewer"])
     assert bad.status_code == 422 and "tag:<key>" in bad.json()["detail"]
 

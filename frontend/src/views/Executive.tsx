@@ -189,7 +189,7 @@ function SpendSection() {
         <div className="grid-3">
           <Split spend={p} title="By provider" link={(n) => `/${queryString({ provider: n })}`} />
           <Split spend={service.data} title="By service" link={() => "/reports"} />
-          <Split spend={team.data} title="By team" link={(n) => `/${queryString({ tag: n === "(untagged)" ? "" : `team=${n}` })}`} />
+          <Split spend={team.data} title="By team" link={(n) => `/${queryString({ tag: n.startsWith("(") ? "" : `team=${n}` })}`} />
         </div>
       </>
     );
