@@ -64,7 +64,7 @@ class Ensemble(Forecaster):
         season_length: int = 24,
         global_nn: GlobalNN | None = None,
         members: Sequence[str] | None = None,
-        origins: int = 3,
+        origins: int = 5,
         refresh_days: int = 7,
     ) -> None:
         super().__init__(season_length=season_length)

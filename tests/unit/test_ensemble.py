@@ -58,7 +58,7 @@ def test_weights_come_from_the_backtest(hourly_forecast) -> None:  # noqa: ANN00
     for name, error in mae.items():  # a member far worse than the best gets nothing
         if error > 1.5 * mae[best]:
             assert weights[name] == 0.0
-    assert params["backtest"]["origins"] == 3 and params["intervals"]["method"] == "conformal"
+    assert params["backtest"]["origins"] == 5 and params["intervals"]["method"] == "conformal"
     json.dumps(params)  # stored as JSON by training
 
 
