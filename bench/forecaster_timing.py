@@ -66,8 +66,8 @@ def main() -> None:
     nn_cold, nn_cold_s = cpu(lambda: GlobalNN(24).fit([today for today, _ in pairs]))
     nn_warm, nn_warm_s = cpu(lambda: GlobalNN(24).fit([tomorrow for _, tomorrow in pairs], warm_from=nn_cold))
     print(f"global network: cold {nn_cold_s:.1f} CPU s ({nn_cold.training['epochs']} epochs), warm {nn_warm_s:.1f} "
-          f"CPU s ({nn_warm.training['epochs']} epochs) on {nn_cold.training['windows']} windows of {len(pairs)} series",
-          flush=True)
+          f"CPU s ({nn_warm.training['epochs']} epochs) on {nn_cold.training['windows']} windows of {len(pairs)} "
+          "series", flush=True)
     cold_s: list[float] = []
     warm_s: list[float] = []
     warm_used = 0

@@ -125,7 +125,8 @@ class GlobalNN:
         point and training runs warm_epochs instead of epochs (a network of another shape is ignored)."""
         x, t = self.windows(series)
         self._model = self._build()
-        epochs, warm = self.epochs, warm_from is not None and warm_from._model is not None and self.same_shape(warm_from)
+        epochs = self.epochs
+        warm = warm_from is not None and warm_from._model is not None and self.same_shape(warm_from)
         if warm:
             assert warm_from is not None
             self._model.set_weights(warm_from._model.get_weights())
