@@ -54,6 +54,7 @@ bench: $(STAMP)
 	bash bench/run_forecast_bench.sh
 	$(PY) bench/distributed_bench.py
 	$(PY) bench/dashboard_bench.py
+	$(PY) bench/demo_cost.py
 
 # README screenshots of the dashboard, made from the demo (docs/screenshots/).
 screenshots: $(STAMP) frontend
