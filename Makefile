@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
 	@echo "make test    - bring up PostgreSQL, Redis, InfluxDB and Chromium as needed and run every test"
-	@echo "make lint    - ruff and mypy"
+	@echo "make lint    - ruff, import-linter (the layers) and mypy"
 	@echo "make bench   - right-sizing and forecast benchmarks into bench/results (hours with AutoARIMA; see README)"
 
 install: $(STAMP)
@@ -45,6 +45,7 @@ test-unit: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	cd frontend && npm run typecheck
 

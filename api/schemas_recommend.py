@@ -34,6 +34,13 @@ class RecommendationEventRead(BaseModel):
     at: datetime
 
 
+class RecommenderKindRead(BaseModel):
+    kind: str = Field(description="The value of `kind` on its recommendations and in the ?kind= filter")
+    label: str
+    description: str
+    plugin: bool = Field(description="True when an installed plug-in package provides it")
+
+
 class RecommendationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

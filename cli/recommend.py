@@ -48,9 +48,21 @@ def refresh_command() -> None:
     )
 
 
+@recommend_cli.command("kinds")
+def kinds_command(output: OutputOpt = Output.table) -> None:
+    """Every kind of recommendation: the built-ins and those of installed plug-in packages."""
+    from services.recommend.registry import RECOMMENDERS
+
+    rows = [{"kind": kind, "label": p.label, "plugin": "yes" if p.recommend else "", "description": p.description}
+            for kind, p in RECOMMENDERS]
+    emit(rows, ("kind", "label", "plugin", "description"), output)
+
+
 @recommend_cli.command("list")
 def list_command(
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Repeat for several")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Repeat for several; `headroom recommend kinds` lists them")
+    ] = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="Repeat for several")] = None,
     resource: Annotated[str | None, typer.Option(help="Text in the resource key")] = None,
     min_savings: Annotated[float | None, typer.Option(help="Least effective USD a month")] = None,
@@ -59,8 +71,12 @@ def list_command(
     output: OutputOpt = Output.table,
 ) -> None:
     """Stored recommendations, largest saving first."""
+    from services.recommend.registry import recommender_kinds
     from services.recommend.store import list_recommendations, recommendation_view
 
+    unknown = sorted(set(kind or ()) - set(known := recommender_kinds()))
+    if unknown:
+        raise fail(f"--kind: unknown kind {unknown[0]!r}; use one of {', '.join(known)}")
     with db_session() as session:
         try:
             rows, total = list_recommendations(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 AwsService = Literal["ec2", "rds", "asg", "ebs"]
 AWS_SERVICES: tuple[AwsService, ...] = ("ec2", "rds", "asg", "ebs")
@@ -141,6 +141,9 @@ class BillingFilesSourceSettings(BaseModel):
 
 
 class ProvidersSettings(BaseModel):
+    # other sections belong to collector plug-ins (services.ingest.collectors), which validate their own
+    model_config = ConfigDict(extra="allow")
+
     demo: DemoSourceSettings = DemoSourceSettings()
     files: list[FilesSourceSettings] = Field(default_factory=list)
     aws: AwsSourceSettings = AwsSourceSettings()

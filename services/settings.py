@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,11 +15,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from collector.config import DemoSourceSettings, FilesSourceSettings, ProvidersSettings
 from services.alerting.config import AlertingSettings
+from services.plugins import entry_point_names
 from services.recommend.config import RecommendSettings
 
 __all__ = ["DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
 DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+# ml_engine's forecasters (services.forecasting.forecasters registers exactly these) and the plug-ins' group
+BUILTIN_FORECASTERS = ("ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive")
+FORECASTER_GROUP = "headroom.forecasters"
 METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "influxdbs")
 
 
@@ -29,14 +32,23 @@ class SettingsError(RuntimeError):
 
 
 class ForecastingSettings(BaseModel):
-    model: Literal["ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive"] = Field(
-        "ensemble", description="Forecaster used by training: the backtest-weighted ensemble, or one of its members."
+    model: str = Field(
+        "ensemble", description="Forecaster used by training: the backtest-weighted ensemble, one of its members "
+        "(auto_ets, auto_arima, mstl, theta, prophet, seasonal_naive), or a plug-in's name."
     )
     horizon_hours: int = Field(168, ge=1, le=24 * 14, description="Hourly forecast horizon.")
     history_days: int = Field(28, ge=2, le=365, description="Days of history a model is fitted on.")
     min_history_hours: int = Field(48, ge=24, le=24 * 60, description="Shorter series get no forecast.")
     levels: list[int] = Field(default_factory=lambda: [80, 95])
     retrain_hour_utc: int = Field(2, ge=0, le=23, description="Hour of the daily retrain (UTC).")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        known = [*BUILTIN_FORECASTERS, *entry_point_names(FORECASTER_GROUP)]
+        if v not in known:
+            raise ValueError(f"unknown forecaster {v!r}: choose one of {', '.join(known)}")
+        return v
 
     @field_validator("levels")
     @classmethod
@@ -181,14 +193,26 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, YamlConfigSource(settings_cls), file_secret_settings)
+        yaml_source = YamlConfigSource(settings_cls, init_settings, env_settings, dotenv_settings)
+        return (init_settings, env_settings, dotenv_settings, yaml_source, file_secret_settings)
 
 
 class YamlConfigSource(PydanticBaseSettingsSource):
-    """config/headroom.yml at the top level; config/<section>.yml under the key <section>."""
+    """<config_dir>/headroom.yml at the top level; <config_dir>/<section>.yml under the key <section>.
+
+    config_dir itself comes from the sources above this one: an argument, HEADROOM_CONFIG_DIR, .env, or ./config.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], *above: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._above = above
 
     def _config_dir(self) -> Path:
-        return Path(os.environ.get(f"{ENV_PREFIX}CONFIG_DIR", "config"))
+        for source in self._above:
+            value = source().get("config_dir")
+            if value:
+                return Path(value)
+        return Path("config")
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False

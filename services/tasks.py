@@ -32,13 +32,24 @@ TASK_RETRAIN_CHUNK = "headroom.retrain_chunk"
 TASK_REFRESH_ACCURACY = "headroom.refresh_accuracy"
 
 
+TASK_MODULES = ["services.alerting.tasks", "services.recommend.tasks"]
+
+
 def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured now from `settings` (tests and tools that run their own deployment)."""
+    app = Celery("headroom", include=TASK_MODULES)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Broker, result backend, reliability options and the beat schedule, all from `settings`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Celery("headroom", broker=settings.broker_url, backend=settings.result_backend,
-                 include=["services.alerting.tasks", "services.recommend.tasks"])
     alerts = settings.alerts
     interval = settings.collect_interval_minutes * 60
-    app.conf.update(
+    return dict(
+        broker_url=settings.broker_url,
+        result_backend=settings.result_backend,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -91,10 +102,12 @@ def make_celery(settings: Settings) -> Celery:
             },
         },
     )
-    return app
 
 
-app = make_celery(get_settings())
+# The process-wide app: `celery -A services.tasks:app`. Settings are read when the configuration is first
+# needed (a worker starting, a task sent), not when this module is imported.
+app = Celery("headroom", include=TASK_MODULES)
+app.add_defaults(lambda: celery_config(get_settings()))
 
 
 @contextmanager

@@ -69,11 +69,14 @@ def ensure_frontend_built(env: dict[str, str]) -> None:
         run(["npm", "run", "build"], env, FRONTEND)
 
 
-def seed(data_dir: Path, *, resources: int = 3, days: int = 10) -> dict[str, str]:
+def seed(
+    data_dir: Path, *, resources: int = 3, days: int = 10, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
     """Migrate, collect the demo source, train, refresh recommendations; returns the environment used."""
     check_tools()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "HEADROOM_DATA_DIR": str(data_dir),
         "HEADROOM_CONFIG_DIR": str(REPO / "config"),
         "HEADROOM_FRONTEND_DIST": str(FRONTEND / "dist"),
@@ -141,9 +144,11 @@ def serve(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def demo(workdir: Path, *, resources: int = 3, days: int = 10) -> Iterator[Demo]:
-    """Seed a demo under workdir and serve it."""
-    env = seed(workdir / "data", resources=resources, days=days)
+def demo(
+    workdir: Path, *, resources: int = 3, days: int = 10, extra_env: dict[str, str] | None = None
+) -> Iterator[Demo]:
+    """Seed a demo under workdir and serve it; extra_env is added to every command's environment."""
+    env = seed(workdir / "data", resources=resources, days=days, extra_env=extra_env)
     tokens = issue_tokens(env)
     with serve(env, workdir / "serve.log") as url:
         yield Demo(url=url, env=env, tokens=tokens)

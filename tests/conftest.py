@@ -17,6 +17,16 @@ from testbed.servers import (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_repository_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings come from an empty folder unless a test names one: the repository's config/ is never read by
+    accident (a developer's providers.yml would otherwise change what a test sees)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HEADROOM_CONFIG_DIR", str(tmp_path_factory.mktemp("no-config")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = start_postgres()

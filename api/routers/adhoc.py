@@ -12,8 +12,8 @@ from api.deps import CurrentPrincipal, MetricStoreDep, SettingsDep
 from api.schemas import ForecastPointRead, MetricPoint
 from api.schemas_dashboard import AdhocForecastRead
 from collector.records import SampleBatch, SeriesRef
-from ml_engine import FORECASTERS
 from services.forecasting.adhoc_forecast import UploadError, forecast_upload
+from services.forecasting.forecasters import FORECASTERS
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -55,7 +55,7 @@ async def forecast_adhoc(
                                  "(adhoc.max_horizon_hours)")
     chosen = model or settings.forecasting.model
     if chosen not in FORECASTERS:
-        raise HTTPException(422, f"unknown model {chosen!r}: choose one of {', '.join(sorted(FORECASTERS))}")
+        raise HTTPException(422, f"unknown model {chosen!r}: choose one of {', '.join(FORECASTERS.names())}")
     if save:
         if not principal.allows("editor"):
             raise HTTPException(403, f"storing an upload needs the editor role; your token is {principal.role}")

@@ -14,6 +14,7 @@ from api.schemas_recommend import (
     RecommendationEventRead,
     RecommendationPage,
     RecommendationRead,
+    RecommenderKindRead,
     RefreshRead,
     RunwayPage,
     RunwayRead,
@@ -33,10 +34,10 @@ from services.db.models import RecommendationRow, ScenarioRow
 from services.recommend import scenario_store, store
 from services.recommend.engine import run_fleet
 from services.recommend.outcomes import VerificationError, summary, verify
+from services.recommend.registry import RECOMMENDERS, recommender_kinds
 from services.recommend.store import LifecycleError, NotFoundError
 
 router = APIRouter(tags=["recommendations"])
-KINDS = ("rightsize", "container_rightsize", "idle", "unattached", "schedule", "commitment", "spot", "runway")
 
 
 def _read(row: RecommendationRow) -> RecommendationRead:
@@ -47,11 +48,22 @@ def _actor(principal: Principal) -> str:
     return f"{principal.email} ({principal.token_name})"
 
 
+@router.get("/recommendations/kinds", response_model=list[RecommenderKindRead])
+def read_recommendation_kinds(_: CurrentPrincipal) -> list[RecommenderKindRead]:
+    """Every kind of recommendation this deployment makes, built-in or from a plug-in package (its filter)."""
+    return [
+        RecommenderKindRead(kind=kind, label=p.label, description=p.description, plugin=p.recommend is not None)
+        for kind, p in RECOMMENDERS
+    ]
+
+
 @router.get("/recommendations", response_model=RecommendationPage)
 def read_recommendations(
     session: SessionDep,
     _: CurrentPrincipal,
-    kind: Annotated[list[str] | None, Query(description=f"Repeat for several: {', '.join(KINDS)}")] = None,
+    kind: Annotated[
+        list[str] | None, Query(description="Repeat for several; GET /api/recommendations/kinds lists them")
+    ] = None,
     status_: Annotated[
         list[str] | None,
         Query(alias="status", description="open, accepted, implemented, verified, dismissed; repeat for several"),
@@ -64,9 +76,10 @@ def read_recommendations(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RecommendationPage:
-    unknown = sorted(set(kind or ()) - set(KINDS))
+    kinds = recommender_kinds()
+    unknown = sorted(set(kind or ()) - set(kinds))
     if unknown:
-        raise HTTPException(422, f"query parameter 'kind': unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
+        raise HTTPException(422, f"query parameter 'kind': unknown kind {unknown[0]!r}; use one of {', '.join(kinds)}")
     try:
         rows, total = store.list_recommendations(
             session,

@@ -6,15 +6,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.alerting.config import CHANNEL_ADAPTER, AlertingSettings, ChannelConfig, RuleConfig
+from services.alerting.channels import validate_channel_config
+from services.alerting.config import AlertingSettings, ChannelBase, EmailChannel, RuleConfig
 from services.alerting.delivery import send_claimed
 from services.alerting.safety import UnsafeDestinationError, check_host, check_url, redact_url
 from services.alerting.state import enqueue, sample_notification, save_rule
 from services.db.models import AlertChannelRow, AlertOutboxRow, AlertRuleRow, AlertSilenceRow
+from services.plugins import PluginError
 
 log = logging.getLogger(__name__)
 URL_FIELDS = ("url", "webhook_url")
@@ -25,10 +27,12 @@ class AlertConfigError(ValueError):
     """A channel, rule or silence cannot be saved as given; the message says what to change."""
 
 
-def parse_channel(data: dict[str, Any], settings: AlertingSettings) -> ChannelConfig:
+def parse_channel(data: dict[str, Any], settings: AlertingSettings) -> ChannelBase:
     """A validated channel config whose destination passes the safety check (the same check runs at send time)."""
     try:
-        config = CHANNEL_ADAPTER.validate_python(data)
+        config = validate_channel_config(data)
+    except PluginError as exc:
+        raise AlertConfigError(f"channel {data.get('name', '?')!r}: type: {exc}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -38,12 +42,12 @@ def parse_channel(data: dict[str, Any], settings: AlertingSettings) -> ChannelCo
         if value is not None:
             url = value.get_secret_value() if isinstance(value, SecretStr) else value
             check_url(url, allowed_hosts=settings.allowed_hosts)
-    if config.type == "email":
+    if isinstance(config, EmailChannel):
         check_host(config.host, config.port, allowed_hosts=settings.allowed_hosts)
     return config
 
 
-def plain_config(config: ChannelConfig) -> dict[str, Any]:
+def plain_config(config: BaseModel) -> dict[str, Any]:
     data = config.model_dump(mode="python")
     for key, value in data.items():
         if isinstance(value, SecretStr):

@@ -14,18 +14,21 @@ Severity = Literal["critical", "warning", "info"]
 RuleKind = Literal["capacity", "runway", "growth", "cost_anomaly", "budget", "metric_anomaly", "source_silent"]
 
 
-class _Channel(BaseModel):
+class ChannelBase(BaseModel):
+    """What every channel config has, a plug-in channel type's too: a name and a type."""
+
     model_config = {"extra": "forbid"}
     name: str = Field(pattern=NAME, description="Unique channel name that rules refer to.")
+    type: str
 
 
-class SlackChannel(_Channel):
+class SlackChannel(ChannelBase):
     type: Literal["slack"] = "slack"
     webhook_url: SecretStr = Field(description="Slack incoming-webhook URL (https://hooks.slack.com/services/…).")
     min_interval_seconds: float = Field(1.0, ge=0.0, le=60.0, description="At most one message per this interval.")
 
 
-class GrafanaChannel(_Channel):
+class GrafanaChannel(ChannelBase):
     type: Literal["grafana"] = "grafana"
     url: str = Field(description="Grafana base URL, e.g. https://grafana.example.com.")
     token: SecretStr = Field(description="Grafana service-account token (Editor role on annotations).")
@@ -33,19 +36,19 @@ class GrafanaChannel(_Channel):
     tags: list[str] = Field(default_factory=lambda: ["headroom"])
 
 
-class AlertmanagerChannel(_Channel):
+class AlertmanagerChannel(ChannelBase):
     type: Literal["alertmanager"] = "alertmanager"
     url: str = Field(description="Alertmanager base URL, e.g. https://alertmanager.example.com.")
     token: SecretStr | None = Field(None, description="Bearer token, when Alertmanager sits behind a proxy.")
 
 
-class PagerDutyChannel(_Channel):
+class PagerDutyChannel(ChannelBase):
     type: Literal["pagerduty"] = "pagerduty"
     routing_key: SecretStr = Field(description="Events API v2 integration (routing) key.")
     url: str = Field("https://events.pagerduty.com/v2/enqueue", description="Events API v2 endpoint.")
 
 
-class EmailChannel(_Channel):
+class EmailChannel(ChannelBase):
     type: Literal["email"] = "email"
     host: str = Field(description="SMTP server; STARTTLS is always required.")
     port: int = Field(587, ge=1, le=65535)
@@ -56,7 +59,7 @@ class EmailChannel(_Channel):
     ca_file: str = Field("", description="CA bundle to verify the server's certificate; empty = system CAs.")
 
 
-class WebhookChannel(_Channel):
+class WebhookChannel(ChannelBase):
     type: Literal["webhook"] = "webhook"
     url: str = Field(description="Receiver URL; requests are signed per the Standard Webhooks specification.")
     secrets: list[SecretStr] = Field(

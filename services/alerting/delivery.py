@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.alerting.base import Notification, SendResult
-from services.alerting.channels import build_channel, http_client
-from services.alerting.config import CHANNEL_ADAPTER, AlertingSettings
+from services.alerting.channels import build_channel, http_client, validate_channel_config
+from services.alerting.config import AlertingSettings
 from services.alerting.safety import redact
 from services.db.engine import session_scope
 from services.db.models import AlertChannelRow, AlertDeliveryRow, AlertOutboxRow
@@ -126,7 +126,7 @@ def send_claimed(session: Session, row: AlertOutboxRow, channel_row: AlertChanne
                  settings: AlertingSettings) -> str:
     """Send one claimed message through its channel and record the outcome; returns the new status."""
     try:
-        config = CHANNEL_ADAPTER.validate_python(channel_row.config)
+        config = validate_channel_config(channel_row.config)
     except ValidationError as exc:
         result = SendResult(False, error=f"channel {channel_row.name!r} is misconfigured: {exc.errors()[0]['msg']}",
                             permanent=True)

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_engine import holdout_backtest, make_forecaster, regularize_hourly
+from ml_engine import holdout_backtest, regularize_hourly
+from services.forecasting.forecasters import build_forecaster
 
 MIN_HOURS = 48
 MAX_ERRORS_SHOWN = 5
@@ -101,7 +102,7 @@ def forecast_upload(
         raise UploadError(
             f"the data covers {len(hourly)} hour(s); a forecast needs at least {MIN_HOURS} hours of history"
         )
-    forecaster = make_forecaster(model, season_length=season_length)
+    forecaster = build_forecaster(model, season_length)
     holdout = max(1, min(horizon_hours, len(hourly) // 4))
     backtest = holdout_backtest(forecaster, hourly, holdout, levels)
     result = forecaster.new().fit(hourly).predict(horizon_hours, levels)

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from ml_engine import Forecast, Forecaster, clip_forecast, holdout_backtest, make_forecaster, regularize_hourly
+from ml_engine import Forecast, Forecaster, clip_forecast, holdout_backtest, regularize_hourly
 from ml_engine.metrics import seasonal_scale
 from services.costs.cost_series import COST_STAT, DAY_SECONDS, daily_costs, is_cost_series
 from services.db.engine import session_scope
 from services.db.models import ForecastRow, ModelVersionRow
+from services.forecasting.forecasters import build_forecaster
 from services.forecasting.registry import ArtifactStore, NewVersion, active_version, forecast_points, register_version
 from services.forecasting.registry import served_forecast as _served_forecast
 from services.forecasting.training_runs import FINAL, item_status, record_item, refresh_run
@@ -223,7 +224,7 @@ def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Se
 
 def _fit_stat(stat: str, history: pd.Series, regularized: dict[str, Any], plan: _Plan,
               settings: ForecastingSettings, state: Any, global_nn: Any) -> _Fitted:
-    forecaster = make_forecaster(settings.model, plan.season, global_nn=global_nn)
+    forecaster = build_forecaster(settings.model, plan.season, global_nn=global_nn)
     warm_start = getattr(forecaster, "warm_start", None)
     if state is not None and warm_start is not None:
         warm_start(state)

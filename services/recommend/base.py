@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["rightsize", "container_rightsize", "idle", "unattached", "schedule", "commitment", "spot", "runway"]
+Kind = str  # a kind registered in services.recommend.registry: rightsize, idle, runway, ... or a plug-in's
 Finding = Literal["over_provisioned", "under_provisioned", "optimized", "idle", "waste", "at_risk", "not_enough_data"]
 HOURS_PER_MONTH = 730.0
 

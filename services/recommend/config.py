@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,6 +30,9 @@ class RecommendSettings(BaseModel):
     spot: SpotSettings = SpotSettings()
     runway: RunwaySettings = RunwaySettings()
     scenario: ScenarioSettings = ScenarioSettings()
+    plugins: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Settings of plug-in recommenders, by kind (validated by each plug-in)."
+    )
     catalog_path: Path | None = Field(
         None, description="Instance catalog CSV (sizes and prices); none = config/catalog/instances.csv."
     )

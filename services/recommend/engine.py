@@ -28,6 +28,7 @@ from services.recommend.inputs import (
     read_usage,
     stored_forecast,
 )
+from services.recommend.registry import ResourceContext, plugin_outcomes
 from services.recommend.rightsize import VMFacts, rightsize_instance
 from services.recommend.runway import budget_runway, capacity_runway, group_runway
 from services.recommend.schedule import offhours_schedule
@@ -83,6 +84,9 @@ def run_fleet(
         usage = _read(session, store, item, settings, now)
         usages[item.key] = usage
         outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now))
+        if item.resource.kind in (*MACHINE_KINDS, "container"):
+            context = ResourceContext(item.resource, usage.cpu, usage.memory, usage.forecasts, catalog, now, None)
+            outcomes.extend(plugin_outcomes(context, settings.plugins))
     resources = [f.resource for f in fleet]
     outcomes.extend(unattached_resources(resources=resources, settings=settings.unattached))
     outcomes.extend(spot_candidates(resources=resources, catalog=catalog, settings=settings.spot))

@@ -184,6 +184,11 @@ async function viewerChecks(page, base, token) {
   if (await page.locator('[data-testid="nav-admin"]').count()) fail("a viewer sees the Admin link");
   await page.goto(new URL("/recommendations", base).href);
   await expectVisible(page, '[data-testid="recommendation"]', "recommendations as viewer");
+  // the Kind filter lists the registry's kinds, the test plug-in's included (installed by entry point only)
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="filter-kind"] option').length > 2, null, { timeout: STEP_TIMEOUT });
+  const kindOptions = await page.locator('[data-testid="filter-kind"] option').allInnerTexts();
+  if (!kindOptions.includes("Busy CPU (test plug-in)") || !kindOptions.includes("Right-size"))
+    fail(`the Kind filter offers ${JSON.stringify(kindOptions)}, not the registry's kinds`);
   if (await page.locator('[data-testid="rec-accept"], [data-testid="rec-dismiss"]').count()) fail("a viewer sees accept/dismiss buttons");
   await page.goto(new URL("/admin", base).href);
   const forbidden = page.locator('[data-testid="forbidden"]');

@@ -14,12 +14,17 @@ from testbed.demo_server import REPO, Demo, DemoError, demo
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).with_name("dashboard.e2e.mjs")
+# a recommender installed only through its entry point: the Kind filter must offer it (it flags nothing here)
+PLUGIN_ENV = {
+    "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "fixtures" / "plugins"),
+    "HEADROOM_RECOMMEND__PLUGINS__BUSY_CPU__THRESHOLD_PERCENT": "100",
+}
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Demo]:
     try:
-        with demo(tmp_path) as running:
+        with demo(tmp_path, extra_env=PLUGIN_ENV) as running:
             yield running
     except DemoError as exc:
         pytest.fail(str(exc))

@@ -62,6 +62,19 @@ def test_wrong_value_is_one_line_naming_the_setting(
     assert re.search(expected, message), message
 
 
+def test_config_dir_argument_is_the_folder_read(tmp_path: Path, config_dir: Path) -> None:
+    named = tmp_path / "elsewhere"
+    named.mkdir()
+    (named / "forecasting.yml").write_text("horizon_hours: 72\n")
+    (config_dir / "forecasting.yml").write_text("horizon_hours: 24\n")
+    assert load_settings(config_dir=named).forecasting.horizon_hours == 72
+    assert load_settings().forecasting.horizon_hours == 24
+
+
+def test_tests_never_read_the_repository_config() -> None:
+    assert load_settings().config_dir.resolve() != (REPO / "config").resolve()
+
+
 def test_bad_yaml_names_the_file(config_dir: Path) -> None:
     (config_dir / "forecasting.yml").write_text("horizon_hours: [unclosed\n")
     with pytest.raises(SettingsError, match=r"forecasting.yml: not valid YAML"):

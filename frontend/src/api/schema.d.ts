@@ -412,6 +412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/recommendations/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Recommendation Kinds
+         * @description Every kind of recommendation this deployment makes, built-in or from a plug-in package (its filter).
+         */
+        get: operations["read_recommendation_kinds_api_recommendations_kinds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/recommendations/refresh": {
         parameters: {
             query?: never;
@@ -1946,6 +1966,23 @@ export interface components {
             /** Verified At */
             verified_at: string | null;
         };
+        /** RecommenderKindRead */
+        RecommenderKindRead: {
+            /** Description */
+            description: string;
+            /**
+             * Kind
+             * @description The value of `kind` on its recommendations and in the ?kind= filter
+             */
+            kind: string;
+            /** Label */
+            label: string;
+            /**
+             * Plugin
+             * @description True when an installed plug-in package provides it
+             */
+            plugin: boolean;
+        };
         /** RefreshRead */
         RefreshRead: {
             /** Created */
@@ -3365,7 +3402,7 @@ export interface operations {
     read_recommendations_api_recommendations_get: {
         parameters: {
             query?: {
-                /** @description Repeat for several: rightsize, container_rightsize, idle, unattached, schedule, commitment, spot, runway */
+                /** @description Repeat for several; GET /api/recommendations/kinds lists them */
                 kind?: string[] | null;
                 /** @description open, accepted, implemented, verified, dismissed; repeat for several */
                 status?: string[] | null;
@@ -3400,6 +3437,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_recommendation_kinds_api_recommendations_kinds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommenderKindRead"][];
                 };
             };
         };

@@ -11,21 +11,22 @@ export function SelectFilter({
 }: {
   label: string;
   value: string;
-  options: string[];
+  options: (string | readonly [value: string, label: string])[];
   onChange: (v: string) => void;
   testId?: string;
   all?: string;
 }) {
   const id = useId();
-  const choices = value && !options.includes(value) ? [...options, value] : options;
+  const pairs = options.map((o) => (typeof o === "string" ? ([o, o] as const) : o));
+  const choices = value && !pairs.some(([v]) => v === value) ? [...pairs, [value, value] as const] : pairs;
   return (
     <label htmlFor={id}>
       <span>{label}</span>
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
         <option value="">{all}</option>
-        {choices.map((o) => (
-          <option key={o} value={o}>
-            {o}
+        {choices.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
           </option>
         ))}
       </select>

@@ -11,7 +11,6 @@ import { Empty, ErrorNotice, Loading, NotAvailable } from "../components/StateVi
 import { download, toCsv } from "../reportFiles";
 import { pageParam, useParamUpdater } from "../urlState";
 
-export const KINDS = ["rightsize", "container_rightsize", "idle", "unattached", "schedule", "commitment", "spot", "runway"];
 export const STATUSES = ["open", "accepted", "implemented", "verified", "dismissed"];
 const SORTS: [string, string][] = [
   ["-savings", "Savings, largest first"],
@@ -69,6 +68,13 @@ function Recommendations({ params, role }: { params: URLSearchParams; role: Role
     queryFn: () => unwrap(api.GET("/api/recommendations", { params: { query } })),
     placeholderData: keepPreviousData,
   });
+  // the kinds come from the recommender registry (built-ins and installed plug-ins), never from this file
+  const kinds = useQuery({
+    queryKey: ["recommendation-kinds"],
+    queryFn: () => unwrap(api.GET("/api/recommendations/kinds")),
+    staleTime: Infinity,
+  });
+  const kindOptions = (kinds.data ?? []).map((k) => [k.kind, k.label] as const);
   const [exporting, setExporting] = useState<unknown>(null);
   const onResource = useCallback((v: string) => set({ resource: v }), [set]);
   const onMin = useCallback((v: string) => set({ min_savings: v }), [set]);
@@ -104,7 +110,7 @@ function Recommendations({ params, role }: { params: URLSearchParams; role: Role
         </div>
         {exporting !== null && <ErrorNotice error={exporting} what="the export" />}
         <div className="filters" role="search" aria-label="Filter recommendations">
-          <SelectFilter label="Kind" value={params.get("kind") ?? ""} options={KINDS} onChange={(v) => set({ kind: v })} testId="filter-kind" />
+          <SelectFilter label="Kind" value={params.get("kind") ?? ""} options={kindOptions} onChange={(v) => set({ kind: v })} testId="filter-kind" />
           <SelectFilter label="Status" value={params.get("status") ?? ""} options={STATUSES} onChange={(v) => set({ status: v })} testId="filter-status" />
           <TextFilter label="Least savings (USD/month)" value={params.get("min_savings") ?? ""} onChange={onMin} testId="filter-min-savings" />
           <TextFilter label="Resource" value={params.get("resource") ?? ""} onChange={onResource} testId="filter-resource" />
