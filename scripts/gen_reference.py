@@ -44,8 +44,8 @@ def inline(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """A code span that may itself contain backticks or pipes (table cells)."""
-    text = text.replace("|", "\\|")
+    """A code span that may itself contain backticks. Pipes stay as they are: Python-Markdown's tables do not split
+    cells inside code spans (GitHub's would, but these pages are only read on the site)."""
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -65,9 +65,12 @@ def paragraphs(text: str | None) -> str:
 def load_schema(path: Path | None) -> dict[str, Any]:
     """The schema from a file, or the one the app serves today (`python -m api.openapi`)."""
     if path is not None:
-        return json.loads(path.read_text())
-    done = subprocess.run([sys.executable, "-m", "api.openapi"], cwd=REPO, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)
+        text = path.read_text()
+    else:
+        cmd = [sys.executable, "-m", "api.openapi"]
+        text = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def schema_anchor(name: str) -> str:
@@ -103,9 +106,16 @@ def constraints(schema: dict[str, Any]) -> str:
     found: list[str] = []
     members = [schema, *[s for s in schema.get("anyOf", []) if s.get("type") != "null"]]
     for s in members:
-        for key, label in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"),
-                           ("minLength", "length ≥"), ("maxLength", "length ≤"), ("minItems", "items ≥"),
-                           ("maxItems", "items ≤")):
+        for key, label in (
+            ("minimum", "≥"),
+            ("exclusiveMinimum", ">"),
+            ("maximum", "≤"),
+            ("exclusiveMaximum", "<"),
+            ("minLength", "length ≥"),
+            ("maxLength", "length ≤"),
+            ("minItems", "items ≥"),
+            ("maxItems", "items ≤"),
+        ):
             if key in s:
                 found.append(f"{label} {s[key]}")
         if "pattern" in s:
@@ -172,8 +182,10 @@ def parameters_of(op: dict[str, Any]) -> list[str]:
     lines = ["| name | in | type | required | description |", "|---|---|---|---|---|"]
     for p in params:
         s = p.get("schema", {})
-        lines.append(f"| {code(p['name'])} | {p['in']} | {type_of(s)} | {'yes' if p.get('required') else 'no'} "
-                     f"| {describe(s, p.get('description'))} |")
+        lines.append(
+            f"| {code(p['name'])} | {p['in']} | {type_of(s)} | {'yes' if p.get('required') else 'no'} "
+            f"| {describe(s, p.get('description'))} |"
+        )
     return lines
 
 
@@ -322,10 +334,17 @@ def write(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "reference", help="folder for api.md and cli.md")
-    parser.add_argument("--openapi", type=Path, default=None,
-                        help="read the schema from this JSON file instead of running `python -m api.openapi`")
-    parser.add_argument("--cli-module", default="cli.main",
-                        help="the Typer app as module or module:attribute (default cli.main, attribute app or cli)")
+    parser.add_argument(
+        "--openapi",
+        type=Path,
+        default=None,
+        help="read the schema from this JSON file instead of running `python -m api.openapi`",
+    )
+    parser.add_argument(
+        "--cli-module",
+        default="cli.main",
+        help="the Typer app as module or module:attribute (default cli.main, attribute app or cli)",
+    )
     parser.add_argument("--prog", default="headroom", help="the installed command's name")
     args = parser.parse_args(argv)
     if str(REPO) not in sys.path:
