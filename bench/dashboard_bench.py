@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.demo_server import FRONTEND, REPO, demo  # noqa: E402
+from testbed.demo_server import FRONTEND, REPO, demo  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 

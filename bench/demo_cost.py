@@ -25,7 +25,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")} | {"HEADROOM_DATA_DIR": data}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--no-serve"], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "cli.main", "demo", "--no-serve"], cwd=ROOT, env=env,
                               capture_output=True, text=True)
         wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -3,7 +3,7 @@ latency under wrk at a fixed request rate against two API processes. Writes benc
 
     nice -n 10 .venv/bin/python bench/distributed_bench.py            # about 6 minutes on 2 cores
 
-The processes are the `command:` lines of docker-compose.yml (tests/distributed_cluster.py), against real
+The processes are the `command:` lines of docker-compose.yml (testbed/cluster.py), against real
 PostgreSQL, Redis and InfluxDB started as in the tests.
 """
 
@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services import tasks
 from services.auth import create_token, ensure_user
 from services.db.engine import session_scope
+from services.forecasting.training_runs import list_runs
 from services.metrics import open_metric_store
-from services.training_runs import list_runs
-from tests.distributed_cluster import Cluster, cluster_settings, running_cluster
-from tests.servers import ensure_binary, start_influxdb, start_postgres, start_redis
+from testbed.cluster import Cluster, cluster_settings, running_cluster
+from testbed.servers import ensure_binary, start_influxdb, start_postgres, start_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_SCRIPT = ROOT / "bench" / "distributed_wrk.lua"

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from services.domain import CostRecord, Resource, SampleBatch
+from collector.records import CostRecord, Resource, SampleBatch
 
 
 class CollectorError(RuntimeError):

@@ -13,7 +13,7 @@ from collector.base import Collector
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
 from collector.demo_fleet import DemoMachine, build_fleet
-from services.domain import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
 
 DAY = 86_400
 SATURATION_CYCLE_DAYS = 56  # saturating machines grow for 8 weeks, then get fixed (restart, scale-out)

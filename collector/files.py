@@ -12,7 +12,7 @@ import pandas as pd
 from collector.base import Collector, CollectorError
 from collector.cleaning import CleaningReport, load_series_csv
 from collector.config import FilesSourceSettings
-from services.domain import METRICS, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, Resource, SampleBatch, SeriesRef
 
 # file-name fragment (lower case) -> metric; the first match wins
 METRIC_PATTERNS: tuple[tuple[str, str], ...] = (

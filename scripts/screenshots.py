@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.demo_server import REPO, demo  # noqa: E402
+from testbed.demo_server import REPO, demo  # noqa: E402
 
 
 def main() -> int:

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.db.models import RecommendationRow, ResourceRow
+from services.forecasting.training import latest_forecast
 from services.metrics import MetricStore
 from services.metrics.base import SeriesInfo, nearest_rank_index
 from services.resources import filtered_resources
-from services.training import latest_forecast
 
 USAGE_WINDOW = timedelta(days=7)
 FORECAST_WINDOW = timedelta(days=14)

@@ -141,7 +141,7 @@ def fan_out(lock: str, settings: Settings, items: Callable[[], Sequence[Any]], t
 @app.task(name=TASK_CHECK_FOR_COLLECTION, ignore_result=True)
 def check_for_collection() -> int:
     """Enqueue one collect task per configured source; cheap, and skipped while another check runs."""
-    from services.sources import source_names
+    from services.ingest.sources import source_names
 
     settings = get_settings()
     return fan_out("check_for_collection", settings, lambda: source_names(settings), collect_source,
@@ -151,9 +151,9 @@ def check_for_collection() -> int:
 @app.task(name=TASK_COLLECT_SOURCE)
 def collect_source(source: str) -> dict[str, Any]:
     """Collect one source from its watermark to now (idempotent)."""
-    from services.ingest import run_collector
+    from services.ingest.ingest import run_collector
+    from services.ingest.sources import build_collector
     from services.metrics import open_metric_store
-    from services.sources import build_collector
 
     settings = get_settings()
     with non_blocking_lock(f"collect_{source}", settings) as got:
@@ -172,8 +172,8 @@ def check_for_retrain(as_of: str | None = None, force: bool = False) -> int:
     """Plan the day's retraining (metric and cost series) and enqueue it in chunks of training.chunk_size; one lock
     so two beats never double-train, and per-(series, day) items so a series trained that day is skipped."""
     from services.db.engine import session_scope
-    from services.training_pool import all_series_ids
-    from services.training_runs import start_run
+    from services.forecasting.training_pool import all_series_ids
+    from services.forecasting.training_runs import start_run
 
     settings = get_settings()
     day = as_of or datetime.now(UTC).date().isoformat()
@@ -192,7 +192,7 @@ def check_for_retrain(as_of: str | None = None, force: bool = False) -> int:
 @app.task(name=TASK_RETRAIN_GLOBAL, acks_late=True, reject_on_worker_lost=True)
 def retrain_global(as_of: str, chunks: list[list[str]], force: bool = False) -> dict[str, Any]:
     """Train the day's global network once (when the ensemble uses one), then enqueue the per-series chunks."""
-    from services.global_model import ensure_global_model
+    from services.forecasting.global_model import ensure_global_model
 
     settings = get_settings()
     with non_blocking_lock(f"retrain_global_{as_of}", settings) as got:
@@ -206,10 +206,10 @@ def retrain_global(as_of: str, chunks: list[list[str]], force: bool = False) -> 
 def retrain_chunk(series_ids: list[str], as_of: str, force: bool = False) -> dict[str, Any]:
     """Train a chunk of series as of a day. Safe to redeliver: a series whose (series, day) item is committed is
     skipped, and an item is committed together with the series' models, so each is trained exactly once."""
-    from services.global_model import load_global_model
+    from services.forecasting.global_model import load_global_model
+    from services.forecasting.registry import open_artifact_store
+    from services.forecasting.training import train_all
     from services.metrics import open_metric_store
-    from services.registry import open_artifact_store
-    from services.training import train_all
 
     settings = get_settings()
     day = date.fromisoformat(as_of)
@@ -235,7 +235,7 @@ def retrain_series(series_id: str, as_of: str, force: bool = False) -> dict[str,
 @app.task(name=TASK_REFRESH_ACCURACY, ignore_result=True)
 def refresh_accuracy() -> dict[str, int]:
     """Score stored forecasts against the actuals that arrived, then update anomaly incidents."""
-    from services.anomalies import refresh_scores_and_anomalies
+    from services.forecasting.anomalies import refresh_scores_and_anomalies
 
     settings = get_settings()
     with non_blocking_lock("refresh_accuracy", settings) as got:

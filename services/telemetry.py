@@ -86,9 +86,9 @@ class DeploymentCollector(Collector):
     def _source_metrics(self) -> Iterable[Metric]:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from services.accuracy import accuracy_by_model
         from services.db.engine import session_scope
-        from services.ingest import source_statuses
+        from services.forecasting.accuracy import accuracy_by_model
+        from services.ingest.ingest import source_statuses
 
         lag = GaugeMetricFamily("headroom_ingest_lag_seconds",
                                 "Seconds since a source was last collected successfully.", labels=["source"])

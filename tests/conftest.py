@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import (
+from testbed.servers import (
     InfluxServer,
     PostgresServer,
     RedisServer,

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import CurrentPrincipal, MetricStoreDep, SettingsDep
 from api.schemas import ForecastPointRead, MetricPoint
 from api.schemas_dashboard import AdhocForecastRead
+from collector.records import SampleBatch, SeriesRef
 from ml_engine import FORECASTERS
-from services.adhoc_forecast import UploadError, forecast_upload
-from services.domain import SampleBatch, SeriesRef
+from services.forecasting.adhoc_forecast import UploadError, forecast_upload
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

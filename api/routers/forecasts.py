@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import ForecastPointRead, ForecastRead
-from services.training import latest_forecast
+from services.forecasting.training import latest_forecast
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 

@@ -20,8 +20,7 @@ from api.schemas_dashboard import (
     SpendPart,
     SpendRead,
 )
-from services.metrics import UnknownSeriesError
-from services.spend import (
+from services.costs.spend import (
     COVERAGE_BASIS,
     BudgetStatus,
     SpendQueryError,
@@ -31,6 +30,7 @@ from services.spend import (
     spend_anchor,
     spend_split,
 )
+from services.metrics import UnknownSeriesError
 
 router = APIRouter(tags=["metrics"])
 DEFAULT_RANGE = timedelta(days=7)

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from api.schemas import SourcePage, SourceRead
-from services.ingest import source_statuses
-from services.sources import source_names
+from services.ingest.ingest import source_statuses
+from services.ingest.sources import source_names
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 

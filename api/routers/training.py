@@ -20,11 +20,11 @@ from api.schemas_training import (
     TrainingRunPage,
     TrainingRunRead,
 )
-from services.accuracy import accuracy_by_model, accuracy_by_series
-from services.anomalies import list_anomalies
 from services.db.models import ModelVersionRow
-from services.registry import RegistryError, ensemble_members, list_versions, open_artifact_store, rollback
-from services.training_runs import list_runs
+from services.forecasting.accuracy import accuracy_by_model, accuracy_by_series
+from services.forecasting.anomalies import list_anomalies
+from services.forecasting.registry import RegistryError, ensemble_members, list_versions, open_artifact_store, rollback
+from services.forecasting.training_runs import list_runs
 
 router = APIRouter(tags=["training"])
 SeriesQuery = Annotated[str, Query(min_length=1, max_length=400)]

@@ -13,6 +13,6 @@ trap 'rm -rf "$WORK"' EXIT
 "$PY" bench/rightsize/prepare_demo.py "$WORK/demo_fleet" --days 28
 "$PY" bench/rightsize/prepare_alibaba.py "$WORK/alibaba2018" ${ALIBABA_CSV:+"$ALIBABA_CSV"}
 for dataset in demo_fleet alibaba2018; do
-  "$PY" -m services.cli_rightsize "$WORK/$dataset" --out-dir "$OUT" \
+  "$PY" -m cli.rightsize "$WORK/$dataset" --out-dir "$OUT" \
     --save-recommendations "$OUT/rightsize_${dataset}_recommendations.csv"
 done

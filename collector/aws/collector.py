@@ -14,7 +14,7 @@ from collector.aws.session import COST_EXPLORER_REGION, PRICING_REGION, AwsSessi
 from collector.base import Collector
 from collector.catalog import Catalog
 from collector.config import AwsSourceSettings
-from services.domain import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
 
 log = logging.getLogger(__name__)
 PRICED_KINDS = ("vm",)

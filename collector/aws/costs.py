@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from collector.aws.errors import AwsCaller
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 COST_METRICS = ("UnblendedCost", "AmortizedCost")
 

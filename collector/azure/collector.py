@@ -14,7 +14,7 @@ from azure.monitor.querymetrics import MetricsClient
 from collector.base import Collector, CollectorError
 from collector.catalog import Catalog
 from collector.config import AzureSourceSettings
-from services.domain import CostRecord, Resource, SampleBatch
+from collector.records import CostRecord, Resource, SampleBatch
 
 from .auth import build_credential, client_options
 from .costs import Page, collect_subscription_costs, query_definition, query_pages

@@ -21,7 +21,7 @@ from azure.mgmt.costmanagement.models import (
 )
 
 from collector.base import CollectorError
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 # The Query API allows two groupings: resource and service. Region is read when a row carries it.
 GROUPING = ("ResourceId", "ServiceName")

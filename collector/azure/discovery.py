@@ -9,7 +9,7 @@ from typing import Any
 
 from collector.base import CollectorError
 from collector.catalog import Catalog
-from services.domain import Resource
+from collector.records import Resource
 
 log = logging.getLogger(__name__)
 PROVIDER = "azure"

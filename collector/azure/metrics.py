@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from services.domain import METRICS, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, Resource, SampleBatch, SeriesRef
 
 NAMESPACE = "Microsoft.Compute/virtualMachines"
 MAX_RESOURCES_PER_CALL = 50  # the getBatch limit; every id in a call shares subscription and region

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from collector.billing.schema import BillingFormat
 from collector.billing.values import Row, period_days
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 _CATEGORIES = {
     "Tax": "Tax",

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from collector.billing.schema import BillingFormat
 from collector.billing.values import Row, parse_tags
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 _CATEGORIES = {
     "usage": "Usage",

@@ -11,7 +11,7 @@ from collector.base import Collector, CollectorError
 from collector.billing.daily import DailyLines
 from collector.billing.reader import SUFFIXES, BillingFileError, is_billing_file, read_records
 from collector.config import BillingFilesSourceSettings
-from services.domain import CostRecord, Resource, SampleBatch
+from collector.records import CostRecord, Resource, SampleBatch
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
-from services.domain import CostRecord
+from collector.records import CostRecord
 
-# the fields that identify a stored cost line (services.ingest.cost_dedup_key) plus the currency
+# the fields that identify a stored cost line (services.ingest.ingest.cost_dedup_key) plus the currency
 LineKey = tuple[str, date, date, str, str, str, str, str, str]
 
 

@@ -21,7 +21,7 @@ import re
 
 from collector.billing.schema import BillingFormat
 from collector.billing.values import Row, parse_tags, period_days
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 _PROVIDERS = {
     "aws": "aws",

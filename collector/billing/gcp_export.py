@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from collector.billing.schema import BillingFormat
 from collector.billing.values import CellError, Row, parse_structure, parse_tags, period_days, to_decimal
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 _CATEGORIES = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding_error": "Adjustment"}
 

@@ -17,7 +17,7 @@ from collector.billing.focus import FOCUS
 from collector.billing.gcp_export import GCP_EXPORT
 from collector.billing.schema import BillingFormat
 from collector.billing.values import CellError, Row
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 FORMATS: dict[str, BillingFormat] = {f.name: f for f in (FOCUS, AWS_CUR, AZURE_EXPORT, GCP_EXPORT)}
 SUFFIXES = (".csv", ".csv.gz", ".parquet")

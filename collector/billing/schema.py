@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from collector.billing.values import Row, column_key
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 FormatName = str  # "focus", "aws_cur", "azure_export", "gcp_export"
 

@@ -12,7 +12,7 @@ from google.api_core.retry import Retry
 from google.cloud import bigquery
 
 from collector.base import CollectorError
-from services.domain import CostRecord
+from collector.records import CostRecord
 
 # project.dataset.table; project ids may carry a domain prefix ("example.com:proj")
 TABLE_ID = re.compile(r"^(?P<project>[a-z0-9.:\-]+)\.(?P<dataset>\w+)\.(?P<table>\w+)$")

@@ -15,7 +15,7 @@ from collector.config import GcpSourceSettings
 from collector.gcp import billing, clients, discovery, monitoring
 from collector.gcp.errors import GoogleApi, translated
 from collector.gcp.retrying import ThrottleRetry
-from services.domain import CostRecord, Resource, SampleBatch
+from collector.records import CostRecord, Resource, SampleBatch
 
 CHECK_WINDOW = timedelta(minutes=10)
 

@@ -9,7 +9,7 @@ from google.api_core.retry import Retry
 from google.cloud import compute_v1
 
 from collector.catalog import Catalog, CatalogEntry
-from services.domain import Resource
+from collector.records import Resource
 
 PAGE_SIZE = 500  # the API's maximum for maxResults
 ENVIRONMENT_LABELS = ("environment", "env")

@@ -12,7 +12,7 @@ from google.api_core.retry import Retry
 from google.cloud import monitoring_v3
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from services.domain import METRICS, SampleBatch, SeriesRef
+from collector.records import METRICS, SampleBatch, SeriesRef
 
 Aligner = monitoring_v3.Aggregation.Aligner
 Reducer = monitoring_v3.Aggregation.Reducer
@@ -24,7 +24,7 @@ PAGE_SIZE = 100_000  # points per page with the FULL view (the API's maximum)
 class MetricSpec:
     """How one metric of ours is read from Cloud Monitoring."""
 
-    metric: str  # our vocabulary (services.domain.METRICS)
+    metric: str  # our vocabulary (collector.records.METRICS)
     metric_type: str
     counter: bool = False  # DELTA counters: ALIGN_RATE, then times the period = bytes per period
     scale: float = 1.0

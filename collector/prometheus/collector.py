@@ -19,7 +19,7 @@ from collector.prometheus.queries import (
     HOST_VCPUS,
     MetricQuery,
 )
-from services.domain import METRICS, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, Resource, SampleBatch, SeriesRef
 
 GIB = 1024**3
 

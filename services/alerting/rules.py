@@ -25,7 +25,7 @@ from services.alerting.params import (
     RunwayParams,
     SourceSilentParams,
 )
-from services.cost_series import COST_PROVIDER, COST_STAT, COST_TOTAL, cost_series_ids, daily_costs
+from services.costs.cost_series import COST_PROVIDER, COST_STAT, COST_TOTAL, cost_series_ids, daily_costs
 from services.db.models import (
     AnomalyRow,
     ForecastPointRow,
@@ -34,7 +34,7 @@ from services.db.models import (
     ResourceRow,
     SourceStatusRow,
 )
-from services.training import latest_forecast
+from services.forecasting.training import latest_forecast
 
 
 @dataclass

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from services.domain import SampleBatch
+from collector.records import SampleBatch
 
 AGGREGATIONS = ("mean", "max", "min", "sum", "count", "last", "p50", "p90", "p95", "p99")
 _PERCENTILE = re.compile(r"^p(\d{1,2})$")

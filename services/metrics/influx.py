@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from influxdb_client import Point
 
-from services.domain import SampleBatch, SeriesRef
+from collector.records import SampleBatch, SeriesRef
 from services.metrics.base import (
     MetricStore,
     MetricStoreError,

@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from collector.records import SampleBatch, SeriesRef
 from services.db.engine import engine_for
 from services.db.models import SeriesRow, utcnow
-from services.domain import SampleBatch, SeriesRef
 from services.metrics.base import (
     MetricStore,
     MetricStoreError,

@@ -24,7 +24,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from collector.catalog import Catalog
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Recommendation, Skipped
 from services.recommend.window import Lookback, lookback
 

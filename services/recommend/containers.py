@@ -11,7 +11,7 @@ from services.recommend.base import HOURS_PER_MONTH, Evidence, Finding, Recommen
 from services.recommend.usage import Requirement, percentile_of, required_capacity
 from services.recommend.window import as_utc_series, step_seconds_of
 
-# Unit prices fitted to config/catalog/instances.csv (see services/rightsize_eval.py unit_prices): used to price
+# Unit prices fitted to config/catalog/instances.csv (see services/benchmarks/rightsize_eval.py unit_prices): used to price
 # container requests when the caller has no node prices.
 DEFAULT_VCPU_HOUR = 0.0232
 DEFAULT_GIB_HOUR = 0.0062

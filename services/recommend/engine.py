@@ -10,9 +10,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
+from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
-from services.cost_series import cost_by_day
-from services.domain import Resource, series_id_for
+from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import commitment_discounts, recommend_commitments, spot_candidates

@@ -10,12 +10,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
-from services.cost_series import cost_by_day
+from services.costs.cost_series import cost_by_day
 from services.db.models import CostRow, ForecastRow, ResourceRow
-from services.domain import Resource, series_id_for
+from services.forecasting.training import latest_forecast
 from services.metrics import MetricStore, UnknownSeriesError
-from services.training import latest_forecast
 
 
 @dataclass(frozen=True)

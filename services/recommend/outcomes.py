@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
-from services.cost_series import cost_by_day, period_total
+from services.costs.cost_series import cost_by_day, period_total
 from services.db.models import CostRow, RecommendationRow, ResourceRow
 from services.recommend.base import HOURS_PER_MONTH
 from services.recommend.inputs import billed_days, stored_forecast

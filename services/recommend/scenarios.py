@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from collector.catalog import Catalog, CatalogEntry
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import HOURS_PER_MONTH
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Recommendation, Skipped
 from services.recommend.window import lookback
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.demo_server import REPO, Demo, DemoError, demo
+from testbed.demo_server import REPO, Demo, DemoError, demo
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).with_name("dashboard.e2e.mjs")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.demo_server import FRONTEND, DemoError, run
+from testbed.demo_server import FRONTEND, DemoError, run
 
 
 def test_vitest_component_tests_pass() -> None:

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from collector.catalog import COLUMNS
+from collector.records import CostRecord, Resource, SampleBatch, SeriesRef
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ForecastPointRow, ForecastRow
-from services.domain import CostRecord, Resource, SampleBatch, SeriesRef
-from services.ingest import upsert_resources
+from services.ingest.ingest import upsert_resources
 from services.metrics import open_metric_store
 
 HOURS = 240

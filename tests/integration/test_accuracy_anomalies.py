@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.accuracy import accuracy_by_model, accuracy_by_series, live_model_accuracy, score_forecasts
-from services.anomalies import detect_anomalies, list_anomalies
+from collector.records import SampleBatch, SeriesRef
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ForecastScoreRow
-from services.domain import SampleBatch, SeriesRef
+from services.forecasting.accuracy import accuracy_by_model, accuracy_by_series, live_model_accuracy, score_forecasts
+from services.forecasting.anomalies import detect_anomalies, list_anomalies
+from services.forecasting.registry import NewVersion, register_version
 from services.metrics import MetricStore, open_metric_store
-from services.registry import NewVersion, register_version
 from services.settings import TrainingSettings
 
 SERIES = "web-1/cpu_utilization"
@@ -97,8 +97,8 @@ def test_anomalous_hours_become_one_incident_that_grows_then_closes(db: tuple[st
 def test_a_cost_spike_is_a_cost_incident_and_cost_forecasts_are_scored(db: tuple[str, MetricStore]) -> None:
     from decimal import Decimal
 
-    from services.domain import CostRecord
-    from services.ingest import upsert_costs
+    from collector.records import CostRecord
+    from services.ingest.ingest import upsert_costs
 
     url, store = db
     first = date(2026, 11, 2)

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from api.app import create_app
+from collector.records import Resource, SampleBatch, SeriesRef
 from services.auth import create_token, ensure_user, revoke_token
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ApiTokenRow
-from services.domain import Resource, SampleBatch, SeriesRef
-from services.ingest import upsert_resources
+from services.ingest.ingest import upsert_resources
 from services.metrics import open_metric_store
 from services.settings import Settings, load_settings
 
@@ -168,7 +168,7 @@ def test_resources_are_filtered_and_paginated(env: Env) -> None:
 
 
 def test_forecast_is_404_until_trained_then_served(env: Env) -> None:
-    from services.training import train_all
+    from services.forecasting.training import train_all
 
     q = {"series_id": "i-000/cpu_utilization"}
     r = env.client.get("/api/forecasts", params=q, headers=env.auth("viewer"))
@@ -201,7 +201,7 @@ def test_sources_show_status_after_a_collection(env: Env) -> None:
     from collector.catalog import Catalog
     from collector.config import DemoSourceSettings
     from collector.demo import DemoCollector
-    from services.ingest import run_collector
+    from services.ingest.ingest import run_collector
 
     store = open_metric_store(env.settings.metrics_url)
     run_collector(DemoCollector(DemoSourceSettings(resources=2, days=2), Catalog.load(), now=START),

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from collector.records import SampleBatch, SeriesRef
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ForecastRow, ModelVersionRow, ResourceRow, TrainingItemRow, TrainingRunRow
-from services.domain import SampleBatch, SeriesRef
 from services.metrics import open_metric_store
 from services.settings import load_settings
 from services.tasks import TASK_CHECK_FOR_RETRAIN, TASK_COLLECT_SOURCE, TASK_RETRAIN_CHUNK, make_celery
-from tests.servers import celery_worker, start_celery_worker, stop_celery_worker
+from testbed.servers import celery_worker, start_celery_worker, stop_celery_worker
 
 pytestmark = pytest.mark.integration
 

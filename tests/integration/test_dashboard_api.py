@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from collector.records import Resource, SampleBatch, SeriesRef
 from services.auth import create_token, ensure_user
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
-from services.domain import Resource, SampleBatch, SeriesRef
-from services.ingest import upsert_resources
+from services.ingest.ingest import upsert_resources
 from services.metrics import open_metric_store
 from services.settings import load_settings
 
@@ -199,7 +199,7 @@ def _cost_app(tmp_path: Path, budgets: dict[str, float]) -> tuple[TestClient, di
 
 
 def test_budgets_compare_month_to_date_and_the_month_end_forecast(tmp_path: Path) -> None:
-    from services.registry import NewVersion, register_version
+    from services.forecasting.registry import NewVersion, register_version
 
     c, auth, url = _cost_app(tmp_path, {"total": 310.0, "aws": 500.0})
     days = [datetime(2026, 10, 10, tzinfo=UTC) + timedelta(days=n) for n in range(22)]  # Oct 10 (filling) - Oct 31

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from services.db.engine import session_scope
 from services.db.models import ForecastRow, RecommendationRow
 from services.settings import load_settings
-from tests.servers import free_port, port_open, wait_until
+from testbed.servers import free_port, port_open, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 RESOURCES = 2
@@ -34,7 +34,7 @@ def test_demo_trains_serves_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "services.cli", "demo", "--port", str(port)], env=env,
+        demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--port", str(port)], env=env,
                                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: "Headroom is running" in log.read_text() or demo.poll() is not None,

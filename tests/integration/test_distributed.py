@@ -28,9 +28,9 @@ from celery import Celery
 from services import tasks
 from services.metrics import open_metric_store
 from services.telemetry import EXPORTED_METRICS
-from tests.deploy_manifests import OVERLAYS, compose_commands, dashboard_queries, k8s_commands
-from tests.distributed_cluster import Cluster, cluster_settings, running_cluster
-from tests.servers import (
+from testbed.cluster import Cluster, cluster_settings, running_cluster
+from testbed.manifests import OVERLAYS, compose_commands, dashboard_queries, k8s_commands
+from testbed.servers import (
     LOCALHOST,
     InfluxServer,
     ManagedServer,

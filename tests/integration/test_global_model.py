@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from collector.records import SampleBatch, SeriesRef
 from services.db.migrate import upgrade
-from services.domain import SampleBatch, SeriesRef
-from services.global_model import COLD_EVERY_DAYS, ensure_global_model, load_global_model
+from services.forecasting.global_model import COLD_EVERY_DAYS, ensure_global_model, load_global_model
 from services.metrics import open_metric_store
 from services.settings import load_settings
 

@@ -16,7 +16,7 @@ from collector.files import FilesCollector
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow
-from services.ingest import IngestError, run_collector
+from services.ingest.ingest import IngestError, run_collector
 from services.metrics import MetricStore, open_metric_store
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from collector.records import SampleBatch, SeriesRef
 from services.db.engine import engine_for
 from services.db.migrate import upgrade
-from services.domain import SampleBatch, SeriesRef
 from services.metrics import (
     InfluxMetricStore,
     MetricStore,
@@ -24,7 +24,7 @@ from services.metrics import (
     nearest_rank_index,
     open_metric_store,
 )
-from tests.servers import InfluxServer, free_port
+from testbed.servers import InfluxServer, free_port
 
 pytestmark = pytest.mark.integration
 

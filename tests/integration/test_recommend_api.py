@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from collector.records import Resource
 from services.auth import create_token, ensure_user
 from services.db.engine import session_scope
-from services.domain import Resource
-from services.ingest import upsert_costs, upsert_resources
+from services.ingest.ingest import upsert_costs, upsert_resources
 from services.settings import Settings, load_settings
 from tests.integration.recommend_fleet import (
     EXPECTED_OPEN,

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.db.engine import session_scope
-from services.ingest import upsert_costs
+from services.ingest.ingest import upsert_costs
 from services.recommend.outcomes import VerificationError, verify
 from services.recommend.refresh import refresh_recommendations
 from services.recommend.store import list_recommendations, transition
@@ -80,7 +80,7 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli
 
 
 def test_cli_refresh_list_show_act_and_summarise(cli_env: CliRunner) -> None:
-    from services.cli import cli
+    from cli.main import cli
 
     r = cli_env.invoke(cli, ["recommend", "refresh"])
     assert r.exit_code == 0, r.output

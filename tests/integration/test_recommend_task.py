@@ -12,8 +12,8 @@ from services.recommend import TASK_REFRESH_RECOMMENDATIONS
 from services.recommend.store import list_recommendations
 from services.settings import load_settings
 from services.tasks import make_celery
+from testbed.servers import celery_worker
 from tests.integration.recommend_fleet import EXPECTED_OPEN, build_fleet, hour_now, write_catalog
-from tests.servers import celery_worker
 
 pytestmark = pytest.mark.integration
 

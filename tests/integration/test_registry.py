@@ -10,7 +10,7 @@ import pytest
 
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
-from services.registry import (
+from services.forecasting.registry import (
     LocalArtifactStore,
     NewVersion,
     RegistryError,
@@ -19,7 +19,7 @@ from services.registry import (
     register_version,
     rollback,
 )
-from services.training import latest_forecast
+from services.forecasting.training import latest_forecast
 
 SERIES = "web-1/cpu_utilization"
 DAY = date(2026, 11, 1)
@@ -114,7 +114,7 @@ def test_a_worse_candidate_is_served_when_the_active_forecast_is_stale(db: str, 
 def test_model_list_and_rollback_commands(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from services.cli import cli
+    from cli.main import cli
     from services.settings import get_settings
 
     artifacts = tmp_path / "models"

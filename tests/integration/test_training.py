@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from collector.records import SampleBatch, SeriesRef
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ForecastPointRow, ForecastRow, ModelVersionRow
-from services.domain import SampleBatch, SeriesRef
+from services.forecasting.training import STATS, active_model_version, latest_forecast, train_all, train_series
 from services.metrics import MetricStore, open_metric_store
 from services.settings import ForecastingSettings
-from services.training import STATS, active_model_version, latest_forecast, train_all, train_series
 
 AS_OF = date(2024, 3, 10)
 LAST_SAMPLE = datetime(2024, 3, 10, 13, 35, tzinfo=UTC)  # mid-hour: the 13:00 bucket is the last observed

@@ -14,19 +14,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
+from collector.records import CostRecord, SampleBatch, SeriesRef
 from ml_engine.ensemble import Ensemble
 from services.auth import create_token, ensure_user
-from services.cost_series import daily_costs, period_total
+from services.costs.cost_series import daily_costs, period_total
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ModelVersionRow
-from services.domain import CostRecord, SampleBatch, SeriesRef
-from services.ingest import upsert_costs
+from services.forecasting.registry import NewVersion, forecast_points, register_version
+from services.forecasting.training import latest_forecast
+from services.forecasting.training_pool import train_in_processes
+from services.ingest.ingest import upsert_costs
 from services.metrics import open_metric_store
-from services.registry import NewVersion, forecast_points, register_version
 from services.settings import Settings, load_settings
-from services.training import latest_forecast
-from services.training_pool import train_in_processes
 
 AS_OF = date(2026, 11, 20)
 FIRST_COST_DAY = AS_OF - timedelta(days=56)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.anomalies import Z95, find_incidents
+from services.forecasting.anomalies import Z95, find_incidents
 
 
 def frame(actuals: list[float]) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from collector.config import BillingFilesSourceSettings
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import CostRow
-from services.ingest import run_collector
+from services.ingest.ingest import run_collector
 from services.metrics import open_metric_store
 
 BILLING = Path(__file__).resolve().parents[1] / "fixtures" / "billing"

@@ -14,7 +14,7 @@ import pytest
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
 from collector.demo import DemoCollector
-from services.domain import SampleBatch
+from collector.records import SampleBatch
 
 NOW = datetime(2026, 3, 4, 10, 17, 33, tzinfo=UTC)
 LABELS = {"provider", "account", "region", "environment", "team", "service", "instance_type"}

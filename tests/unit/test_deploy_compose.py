@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import typer
 
-from services.cli import cli
-from tests.deploy_manifests import DASHBOARD, HEADROOM_SERVICES, ROOT, compose, compose_commands, compose_schema
+from cli.main import cli
+from testbed.manifests import DASHBOARD, HEADROOM_SERVICES, ROOT, compose, compose_commands, compose_schema
 
 
 def _errors(document: dict[str, Any]) -> list[str]:

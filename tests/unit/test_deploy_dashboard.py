@@ -8,7 +8,7 @@ from typing import Any
 import promql_parser
 
 from services.telemetry import EXPORTED_METRICS
-from tests.deploy_manifests import DASHBOARD, ROOT, dashboard_queries
+from testbed.manifests import DASHBOARD, ROOT, dashboard_queries
 
 HISTOGRAM_SERIES = ("_bucket", "_count", "_sum")
 

@@ -7,8 +7,8 @@ import re
 import dockerfile
 import typer
 
-from services.cli import cli
-from tests.deploy_manifests import ROOT, compose_commands
+from cli.main import cli
+from testbed.manifests import ROOT, compose_commands
 
 INSTRUCTIONS = dockerfile.parse_file(str(ROOT / "Dockerfile"))
 

@@ -8,7 +8,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.deploy_manifests import OVERLAYS, compose_commands, find, k8s_commands, render_overlay
+from testbed.manifests import OVERLAYS, compose_commands, find, k8s_commands, render_overlay
 
 K8S_VERSION = kubernetes_validate.latest_version()
 WORKLOADS = (("Deployment", "headroom-api"), ("Deployment", "headroom-worker"), ("Deployment", "headroom-beat"),

@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from cli.eval import eval_command
 from ml_engine import MSTL, Forecast, Forecaster, ForecastError, SeasonalNaive
 from ml_engine.evaluation import (
     OriginResult,
@@ -28,7 +29,6 @@ from ml_engine.evaluation import (
     summarize,
 )
 from ml_engine.metrics import coverage, smape
-from services.cli_eval import eval_command
 
 NAB = Path(__file__).parents[1] / "fixtures" / "nab" / "realAWSCloudwatch"
 FAST_MODELS = "seasonal_naive,mstl"
@@ -211,7 +211,7 @@ def test_mstl_adds_the_weekly_season_from_two_weeks_of_history() -> None:
 def test_auto_arima_hourly_reads_hourly_forecasts_back_at_five_minutes() -> None:
     from ml_engine.resolution import Hourly
     from ml_engine.statistical import AutoARIMA
-    from services.evaluation import DEFAULT_MODELS, resolve_models
+    from services.benchmarks.evaluation import DEFAULT_MODELS, resolve_models
 
     assert {"auto_arima_hourly", "headroom"} <= set(resolve_models(None)) == set(DEFAULT_MODELS)
     raw = pd.read_csv(NAB / "ec2_cpu_utilization_5f5533.csv", parse_dates=["timestamp"], nrows=3 * 288 + 7)

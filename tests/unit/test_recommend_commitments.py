@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from collector.catalog import Catalog
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import (
     CommitmentSettings,

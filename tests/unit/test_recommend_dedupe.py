@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import Evidence, Recommendation
 from services.recommend.commitments import recommend_commitments
 from services.recommend.dedupe import adjusted_hourly_spend, deduplicate

@@ -11,7 +11,7 @@ import pytest
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
 from collector.demo import DemoCollector
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import HOURS_PER_MONTH, Recommendation, Skipped
 from services.recommend.idle import IdleSettings, UnattachedSettings, idle_machine, unattached_resources
 

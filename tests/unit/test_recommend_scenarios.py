@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from collector.catalog import Catalog
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.scenarios import (
     BaselineItem,
     Growth,

@@ -12,7 +12,7 @@ import pytest
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
 from collector.demo import DemoCollector
-from services.domain import Resource
+from collector.records import Resource
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.schedule import ScheduleSettings, is_on, offhours_schedule
 

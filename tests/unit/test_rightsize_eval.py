@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from services.cli_rightsize import rightsize_eval_command
-from services.rightsize_eval import Trace, UnitPrices, score
+from cli.rightsize import rightsize_eval_command
+from services.benchmarks.rightsize_eval import Trace, UnitPrices, score
 
 START = pd.Timestamp("2026-01-05T00:00:00Z")
 

@@ -110,7 +110,7 @@ def test_cli_refuses_to_start_with_one_line(config_dir: Path) -> None:
     import sys
 
     env = {**os.environ, "HEADROOM_API_PORT": "not-a-port", "COLUMNS": "40"}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "status"], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "cli.main", "status"], env=env, capture_output=True, text=True,
                           cwd=REPO, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

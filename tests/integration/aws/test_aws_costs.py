@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from collector.aws import AwsCollector
 from services.db.engine import session_scope
 from services.db.models import CostRow
-from services.ingest import run_collector
+from services.ingest.ingest import run_collector
 from services.metrics import SqlMetricStore
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 from aws_fault_proxy import Canned, FaultProxy, json_reply
 
 from collector.aws import AwsCollector
-from services.domain import Resource
+from collector.records import Resource
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from collector.base import (
 )
 from services.db.engine import session_scope
 from services.db.models import IngestWatermarkRow, ResourceRow
-from services.ingest import IngestError, run_collector
+from services.ingest.ingest import IngestError, run_collector
 from services.metrics import SqlMetricStore
 
 pytestmark = pytest.mark.integration

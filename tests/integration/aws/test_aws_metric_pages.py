@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from metric_data_pager import MetricDataPager, has_next_token, throttled
 
 from collector.aws import AwsCollector
-from services.ingest import run_collector
+from services.ingest.ingest import run_collector
 from services.metrics import SqlMetricStore
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 from aws_fault_proxy import FaultProxy
 
 from collector.aws import AwsCollector
-from services.ingest import run_collector
+from services.ingest.ingest import run_collector
 from services.metrics import SqlMetricStore
 
 pytestmark = pytest.mark.integration

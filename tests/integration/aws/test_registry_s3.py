@@ -11,8 +11,8 @@ import pytest
 
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
-from services.registry import NewVersion, S3ArtifactStore, open_artifact_store, register_version, rollback
-from services.training import latest_forecast
+from services.forecasting.registry import NewVersion, S3ArtifactStore, open_artifact_store, register_version, rollback
+from services.forecasting.training import latest_forecast
 
 pytestmark = pytest.mark.integration
 

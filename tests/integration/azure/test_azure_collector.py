@@ -27,7 +27,7 @@ from collector.config import AzureSourceSettings, RetrySettings
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import CostRow, ResourceRow
-from services.ingest import IngestError, run_collector
+from services.ingest.ingest import IngestError, run_collector
 from services.metrics import SqlMetricStore, open_metric_store
 
 pytestmark = pytest.mark.integration

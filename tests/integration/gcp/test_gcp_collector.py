@@ -23,7 +23,7 @@ from collector.gcp import GcpCollector
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import CostRow, ResourceRow, SourceStatusRow
-from services.ingest import IngestError, run_collector
+from services.ingest.ingest import IngestError, run_collector
 from services.metrics import SqlMetricStore, open_metric_store
 from tests.integration.gcp.conftest import INSTANCES, LoopbackGoogle, write_service_account
 from tests.integration.gcp.gcp_loopback import Fault

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import LOCALHOST, ManagedServer, ensure_binary, free_port, port_open, start_process, wait_until
+from testbed.servers import LOCALHOST, ManagedServer, ensure_binary, free_port, port_open, start_process, wait_until
 
 # A pod as kube-state-metrics and the kubelet's cAdvisor expose it: 0.5 CPU / 256 MiB requested, 1 CPU / 512 MiB
 # limit, using 0.25 CPU and 128 MiB, so its utilisation of the request is 50 % for both.

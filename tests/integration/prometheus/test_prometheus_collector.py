@@ -17,9 +17,9 @@ from collector.prometheus.client import PrometheusClient, chunk_range
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import ResourceRow
-from services.ingest import IngestError, run_collector
+from services.ingest.ingest import IngestError, run_collector
 from services.metrics import open_metric_store
-from tests.servers import free_port
+from testbed.servers import free_port
 
 pytestmark = pytest.mark.integration
 FAST_RETRY = RetrySettings(max_attempts=3, max_backoff_seconds=0.0)

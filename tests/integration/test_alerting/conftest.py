@@ -44,7 +44,7 @@ def alertmanager_url() -> Iterator[str]:
 
     import httpx
 
-    from tests.servers import ensure_binary, free_port, start_process, wait_until
+    from testbed.servers import ensure_binary, free_port, start_process, wait_until
 
     binary = ensure_binary("prometheus-alertmanager", "prometheus-alertmanager")
     workdir = Path(tempfile.mkdtemp(prefix="headroom-am-"))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import cli
+from cli.main import cli
 from tests.integration.test_alerting.receivers import Receiver
 
 pytestmark = pytest.mark.integration

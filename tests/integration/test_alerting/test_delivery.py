@@ -23,9 +23,9 @@ from services.alerting.state import enqueue, sample_notification
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
 from services.db.models import AlertChannelRow, AlertDeliveryRow, AlertOutboxRow
+from testbed.servers import RedisServer, start_celery_worker, stop_celery_worker
 from tests.integration.test_alerting.conftest import alert_settings
 from tests.integration.test_alerting.receivers import Answer, Receiver
-from tests.servers import RedisServer, start_celery_worker, stop_celery_worker
 
 QUIET = ("--without-gossip", "--without-mingle")
 

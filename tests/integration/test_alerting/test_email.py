@@ -13,10 +13,10 @@ from aiosmtpd.controller import Controller
 
 from services.alerting.channels import build_channel
 from services.alerting.config import CHANNEL_ADAPTER
+from testbed.servers import free_port
 from tests.integration.test_alerting.conftest import alert_settings
 from tests.integration.test_alerting.receivers import self_signed
 from tests.integration.test_alerting.test_channels import notification
-from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -17,13 +17,13 @@ from services.alerting.config import AlertingSettings
 from services.alerting.delivery import deliver_channel, due_channel_ids
 from services.alerting.safety import UnsafeDestinationError, check_url
 from services.alerting.state import evaluate_rule
-from services.cost_series import COST_STAT, COST_TOTAL, daily_costs
+from services.costs.cost_series import COST_STAT, COST_TOTAL, daily_costs
 from services.db.engine import session_scope
 from services.db.models import AlertRow, AlertRuleRow, CostRow, ForecastPointRow, ForecastRow, ResourceRow
-from services.ingest import run_collector
+from services.ingest.ingest import run_collector
+from services.ingest.sources import build_collector
 from services.metrics import open_metric_store
 from services.settings import load_settings
-from services.sources import build_collector
 from tests.integration.test_alerting.conftest import alert_settings
 from tests.integration.test_alerting.receivers import Receiver
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.alerting.params import RuleParamsError, check_params
 from services.alerting.rules import EVALUATORS, RuleView
-from services.cost_series import COST_STAT, COST_TOTAL
+from services.costs.cost_series import COST_STAT, COST_TOTAL
 from services.db.engine import session_scope
 from services.db.models import AnomalyRow, CostRow, RecommendationRow, ResourceRow
 from tests.integration.test_alerting.test_end_to_end import write_forecast

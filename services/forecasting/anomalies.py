@@ -16,10 +16,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.accuracy import read_actuals, score_forecasts
-from services.cost_series import COST_STAT, is_cost_series
+from services.costs.cost_series import COST_STAT, is_cost_series
 from services.db.engine import session_scope
 from services.db.models import AnomalyRow, ForecastPointRow, ForecastRow, utcnow
+from services.forecasting.accuracy import read_actuals, score_forecasts
 from services.metrics import open_metric_store
 from services.metrics.base import MetricStore
 from services.settings import Settings, TrainingSettings

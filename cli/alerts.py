@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from services.cli_output import Output, OutputOpt, db_session, emit, fail, out
+from cli.output import Output, OutputOpt, db_session, emit, fail, out
 
 alerts_cli = typer.Typer(help="Alert channels, rules, alerts, silences and deliveries.", no_args_is_help=True)
 
@@ -83,8 +83,8 @@ def silence_command(
     comment: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Mute notifications of matching alerts until the silence expires."""
+    from cli.main import parse_duration
     from services.alerting.admin import AlertConfigError, create_silence
-    from services.cli import parse_duration
 
     matchers = {}
     for item in match or []:

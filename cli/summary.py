@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli_output import Output, db_session, emit, out
+from cli.output import Output, db_session, emit, out
 
 
 def register(cli: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from collector.base import Collector
 from collector.config import FilesSourceSettings
 from services.db.engine import session_scope
-from services.ingest import read_watermark, write_watermark
+from services.ingest.ingest import read_watermark, write_watermark
 from services.settings import Settings
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ml_engine import regularize_hourly
+from services.forecasting.registry import open_artifact_store
 from services.metrics import open_metric_store
-from services.registry import open_artifact_store
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

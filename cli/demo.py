@@ -42,7 +42,7 @@ def run_demo(settings: Settings, *, port: int | None, serve: bool, console: Cons
     console.rule("Headroom demo (embedded mode)")
     upgrade(settings.database_url)
     console.print(f"[green]✓[/green] database ready: {redact_url(settings.database_url)}")
-    cmd = [sys.executable, "-m", "services.cli"]
+    cmd = [sys.executable, "-m", "cli.main"]
     subprocess.run([*cmd, "collect"], check=True)
     console.print(f"[green]✓[/green] data loaded ({time.monotonic() - started:.0f}s)")
     subprocess.run([*cmd, "train"], check=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli_output import Output, OutputOpt, db_session, emit, err, fail, out
+from cli.output import Output, OutputOpt, db_session, emit, err, fail, out
 
 recommend_cli = typer.Typer(
     help="Right-sizing, idle, schedules, commitments and runway: list, act on, refresh.", no_args_is_help=True

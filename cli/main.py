@@ -59,9 +59,9 @@ def collect(
     backfill: Annotated[str | None, typer.Option(help="Re-collect this much history, e.g. 30d")] = None,
 ) -> None:
     """Collect configured sources into the stores (safe to re-run: nothing is stored twice)."""
-    from services.ingest import IngestError, run_collector
+    from services.ingest.ingest import IngestError, run_collector
+    from services.ingest.sources import UnknownSourceError, build_collector, source_names
     from services.metrics import open_metric_store
-    from services.sources import UnknownSourceError, build_collector, source_names
 
     settings = _settings()
     names = source or source_names(settings)
@@ -118,7 +118,7 @@ def train(
     intervals; progress of the daily runs: `headroom training runs`."""
     import os
 
-    from services.training_pool import train_in_processes
+    from services.forecasting.training_pool import train_in_processes
 
     settings = _settings()
     try:
@@ -205,7 +205,7 @@ def token_revoke(token_id: int) -> None:
 def status() -> None:
     """Each source's last run, last success, lag and last error."""
     from services.db.engine import session_scope
-    from services.ingest import source_statuses
+    from services.ingest.ingest import source_statuses
 
     table = Table("source", "last run", "last success", "lag", "samples", "last error")
     now = datetime.now(UTC)
@@ -272,14 +272,14 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start API, worker and beat")] = True,
 ) -> None:
     """Everything on one machine: migrate, load the demo, train, then serve API + worker + beat."""
-    from services.demo_run import run_demo
+    from cli.demo import run_demo
 
     run_demo(_settings(), port=port, serve=serve_after, console=out)
 
 
 def _register_benchmarks() -> None:
-    from services.cli_eval import eval_command
-    from services.cli_rightsize import rightsize_eval_command
+    from cli.eval import eval_command
+    from cli.rightsize import rightsize_eval_command
 
     cli.command("eval")(eval_command)
     cli.command("rightsize-eval")(rightsize_eval_command)
@@ -289,9 +289,9 @@ _register_benchmarks()
 
 
 def _register_command_groups() -> None:
-    from services import cli_alerts, cli_deploy, cli_recommend, cli_scenario, cli_summary, cli_training
+    from cli import alerts, deploy, recommend, scenario, summary, training
 
-    for module in (cli_training, cli_recommend, cli_scenario, cli_summary, cli_alerts, cli_deploy):
+    for module in (training, recommend, scenario, summary, alerts, deploy):
         module.register(cli)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from services.cli_output import Output, OutputOpt, emit, out
+from cli.output import Output, OutputOpt, emit, out
 from services.settings import get_settings
 
 training_cli = typer.Typer(help="Daily retraining runs and their progress.", no_args_is_help=True)
@@ -23,7 +23,7 @@ def training_runs(
 ) -> None:
     """Each day's run: series planned, trained, skipped, failed, status, started and finished."""
     from services.db.engine import session_scope
-    from services.training_runs import list_runs
+    from services.forecasting.training_runs import list_runs
 
     with session_scope(get_settings().database_url) as session:
         rows = [{"as_of": r.as_of, "status": r.status, "total": r.total, "done": r.done, "skipped": r.skipped,
@@ -41,7 +41,7 @@ def model_list(
 ) -> None:
     """Every version of a series' models, newest first: status, backtest MASE and coverage, data window, why."""
     from services.db.engine import session_scope
-    from services.registry import list_versions
+    from services.forecasting.registry import list_versions
 
     with session_scope(get_settings().database_url) as session:
         rows = [_version_row(v) for v in list_versions(session, series_id, stat)]
@@ -65,7 +65,7 @@ def model_rollback(
 ) -> None:
     """Serve an earlier version again (its forecast too); the current one is retired."""
     from services.db.engine import session_scope
-    from services.registry import RegistryError, open_artifact_store, rollback
+    from services.forecasting.registry import RegistryError, open_artifact_store, rollback
 
     settings = get_settings()
     try:
@@ -84,9 +84,9 @@ def accuracy(
     output: OutputOpt = Output.table,
 ) -> None:
     """Live accuracy of stored forecasts against the actuals so far: MASE and 80/95% coverage."""
-    from services.accuracy import accuracy_by_model, accuracy_by_series
-    from services.anomalies import refresh_scores_and_anomalies
     from services.db.engine import session_scope
+    from services.forecasting.accuracy import accuracy_by_model, accuracy_by_series
+    from services.forecasting.anomalies import refresh_scores_and_anomalies
 
     settings = get_settings()
     if refresh:
@@ -106,8 +106,8 @@ def anomalies(
     output: OutputOpt = Output.table,
 ) -> None:
     """Anomaly incidents: actuals outside the forecast's 95% band, one line per incident."""
-    from services.anomalies import list_anomalies
     from services.db.engine import session_scope
+    from services.forecasting.anomalies import list_anomalies
 
     since = datetime.now(UTC) - timedelta(days=days)
     with session_scope(get_settings().database_url) as session:

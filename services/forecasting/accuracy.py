@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ml_engine.metrics import seasonal_scale
-from services.cost_series import daily_costs, is_cost_series
+from services.costs.cost_series import daily_costs, is_cost_series
 from services.db.engine import session_scope
 from services.db.models import ForecastRow, ForecastScoreRow, ModelVersionRow, utcnow
 from services.metrics.base import MetricStore, UnknownSeriesError

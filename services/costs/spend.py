@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from services.cost_series import (
+from services.costs.cost_series import (
     COST_PROVIDER,
     COST_STAT,
     COST_TOTAL,
@@ -21,7 +21,7 @@ from services.cost_series import (
     period_total,
 )
 from services.db.models import CostRow
-from services.training import latest_forecast
+from services.forecasting.training import latest_forecast
 
 UNTAGGED_PART = "(untagged)"
 CREDITS_PART = "(credits and adjustments)"
@@ -125,7 +125,7 @@ def _spent(session: Session, provider: str | None, start: date, end: date) -> fl
 def budget_status(session: Session, scope: str, budget: float, *, today: date) -> BudgetStatus:
     """This month's spend against a monthly budget ('total' or a provider) and the month-end forecast: spend of
     the days before the stored daily cost forecast starts, plus the forecast total of the month's remaining days
-    (its interval from services.cost_series.period_total)."""
+    (its interval from services.costs.cost_series.period_total)."""
     anchor, _ = spend_anchor(session, today)
     first = anchor.replace(day=1)
     month_end = (first + timedelta(days=32)).replace(day=1)

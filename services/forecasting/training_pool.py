@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.db.engine import session_scope
+from services.forecasting.registry import open_artifact_store
+from services.forecasting.training import Progress, TrainSummary, train_all
+from services.forecasting.training_runs import start_run
 from services.metrics import open_metric_store
-from services.registry import open_artifact_store
 from services.settings import Settings
-from services.training import Progress, TrainSummary, train_all
-from services.training_runs import start_run
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _train(series_ids: list[str], progress: Progress | None = None) -> TrainSumm
 
 def all_series_ids(settings: Settings) -> list[str]:
     """Every metric series and every cost series (cost:total, cost:provider:<name>)."""
-    from services.cost_series import cost_series_ids
+    from services.costs.cost_series import cost_series_ids
 
     store = open_metric_store(settings.metrics_url)
     try:

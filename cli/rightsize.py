@@ -10,7 +10,7 @@ from rich.console import Console
 
 from collector.base import CollectorError
 from collector.catalog import Catalog
-from services.rightsize_eval import (
+from services.benchmarks.rightsize_eval import (
     RightsizeEvalError,
     evaluate,
     load_traces,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli_output import Output, OutputOpt, db_session, emit, fail, out
+from cli.output import Output, OutputOpt, db_session, emit, fail, out
 
 scenario_cli = typer.Typer(
     help="What-if scenarios: create, list, compare with the baseline, delete.", no_args_is_help=True

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.base import Collector
+from collector.records import CostRecord, Resource, SampleBatch
 from services.db.engine import session_scope
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow, utcnow
 from services.db.upsert import upsert_rows
-from services.domain import CostRecord, Resource, SampleBatch
 from services.metrics.base import MetricStore
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from tests.deploy_manifests import compose, compose_commands
-from tests.servers import LOCALHOST, free_port, log_tail, wait_until
+from testbed.manifests import compose, compose_commands
+from testbed.servers import LOCALHOST, free_port, log_tail, wait_until
 
 # What a container would get from .env and its volumes; the test servers stand in for postgres/redis/influxdb.
 SETTINGS_THE_TEST_PROVIDES = (

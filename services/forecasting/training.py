@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from ml_engine import Forecast, Forecaster, clip_forecast, holdout_backtest, make_forecaster, regularize_hourly
 from ml_engine.metrics import seasonal_scale
-from services.cost_series import COST_STAT, DAY_SECONDS, daily_costs, is_cost_series
+from services.costs.cost_series import COST_STAT, DAY_SECONDS, daily_costs, is_cost_series
 from services.db.engine import session_scope
 from services.db.models import ForecastRow, ModelVersionRow
+from services.forecasting.registry import ArtifactStore, NewVersion, active_version, forecast_points, register_version
+from services.forecasting.registry import served_forecast as _served_forecast
+from services.forecasting.training_runs import FINAL, item_status, record_item, refresh_run
 from services.metrics.base import MetricStore, UnknownSeriesError
-from services.registry import ArtifactStore, NewVersion, active_version, forecast_points, register_version
-from services.registry import served_forecast as _served_forecast
 from services.settings import ForecastingSettings, TrainingSettings
-from services.training_runs import FINAL, item_status, record_item, refresh_run
 
 log = logging.getLogger(__name__)
 

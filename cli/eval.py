@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ml_engine.evaluation import ModelFactory, OriginResult, evaluate_origin
-from services.evaluation import (
+from services.benchmarks.evaluation import (
     DEFAULT_MODELS,
     PRODUCT_MODEL,
     Dataset,

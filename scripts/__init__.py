@@ -1,0 +1,1 @@
+"""Maintenance scripts: catalog build, env example, screenshots."""

@@ -1,0 +1,1 @@
+"""Forecasting operations: daily training, the model registry, the global network, accuracy and anomalies."""

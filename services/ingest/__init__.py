@@ -1,0 +1,1 @@
+"""Ingestion: sources built from settings, and the watermark-keyed path from a collector into the stores."""
