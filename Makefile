@@ -5,12 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install frontend openapi system-deps test test-unit lint demo bench screenshots clean
+.PHONY: help install frontend openapi system-deps test test-unit lint docs demo bench screenshots clean
 
 help:
 	@echo "make demo    - install, build, migrate, load the demo fleet, train, serve at http://127.0.0.1:8000"
 	@echo "make test    - bring up PostgreSQL, Redis, InfluxDB and Chromium as needed and run every test"
 	@echo "make lint    - ruff, import-linter (the layers) and mypy"
+	@echo "make docs    - the documentation site into site/ (mkdocs build --strict)"
 	@echo "make bench   - right-sizing and forecast benchmarks into bench/results (hours with AutoARIMA; see README)"
 
 install: $(STAMP)
@@ -49,6 +50,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	cd frontend && npm run typecheck
 
+# The documentation site: reference pages from the OpenAPI schema and the Typer app, then a strict build into site/.
+docs: $(STAMP)
+	$(PY) scripts/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 # Benchmarks: run by hand, never part of `make test`; results land in bench/results/.
 bench: $(STAMP)
 	bash bench/rightsize/run.sh
@@ -65,4 +71,4 @@ demo: $(STAMP) frontend
 	$(VENV)/bin/headroom demo
 
 clean:
-	rm -rf var frontend/dist
+	rm -rf var frontend/dist site
