@@ -247,6 +247,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forecasters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Forecasters
+         * @description Every forecaster this deployment can fit: ml_engine's models and those of installed plug-in packages.
+         */
+        get: operations["read_forecasters_api_forecasters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/forecasts": {
         parameters: {
             query?: never;
@@ -1447,6 +1467,21 @@ export interface components {
             reason: string;
             /** Series Id */
             series_id?: string | null;
+        };
+        /** ForecasterRead */
+        ForecasterRead: {
+            /** Label */
+            label: string;
+            /**
+             * Name
+             * @description The value of forecasting.model, or of `model` in an ad-hoc forecast
+             */
+            name: string;
+            /**
+             * Plugin
+             * @description True when an installed plug-in package provides it
+             */
+            plugin: boolean;
         };
         /** GrowthIn */
         GrowthIn: {
@@ -3158,6 +3193,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_forecasters_api_forecasters_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecasterRead"][];
                 };
             };
         };
