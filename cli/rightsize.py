@@ -10,6 +10,7 @@ from rich.console import Console
 
 from collector.base import CollectorError
 from collector.catalog import Catalog
+from services.recommend.risk_sizing import RiskSizingError, RiskTarget
 from services.benchmarks.rightsize_eval import (
     RightsizeEvalError,
     evaluate,
@@ -41,12 +42,21 @@ def rightsize_eval_command(
     catalog: Annotated[
         Path | None, typer.Option("--catalog", help="Instance catalog CSV for the unit prices; default the built-in")
     ] = None,
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk",
+            help="The risk to size for: a CPU share (0.005 = the default point; memory scaled alike) or "
+            "cpu=0.005,mem=0.001,mem_any=0.05",
+        ),
+    ] = None,
 ) -> None:
     """Score Headroom's right-sizer and three baselines: capacity given back and violations that follow."""
     try:
         prices = unit_prices(Catalog.load(catalog))
+        target = RiskTarget.parse(risk) if risk else RiskTarget()
         traces, skipped = load_traces(directory)
-    except (RightsizeEvalError, CollectorError) as exc:
+    except (RightsizeEvalError, CollectorError, RiskSizingError) as exc:
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for name, reason in skipped.items():
@@ -61,7 +71,7 @@ def rightsize_eval_command(
                 soft_wrap=True,
             )
     name = directory.resolve().name
-    result = evaluate(traces, name=name, prices=prices)
+    result = evaluate(traces, name=name, prices=prices, target=target)
     markdown = report_markdown(result, traces, skipped, prices)
     typer.echo(markdown)
     out_dir.mkdir(parents=True, exist_ok=True)

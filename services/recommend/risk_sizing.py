@@ -1,0 +1,348 @@
+"""Sizes chosen for a stated risk: peak models per resource, margins learnt on the fleet's own lookback split in time."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from services.recommend.peaks import DAY_SECONDS, PeakModel, fit_peaks, share_level
+
+CPU_VARIANTS = ("all", "recent", "larger")  # the CPU level from the whole lookback, its later half, or the larger
+MEM_SPREADS = (0.5, 1.0, 1.5)  # how much of the fitted peak tail the memory size follows before the fleet margin
+SPLITS = (0.43, 0.5, 0.57)  # calibration cuts, as fractions of the lookback: size before, measure after
+FLOOR_SHARE = 0.02  # no size below 2% of what is provisioned: idle machines still boot and log
+GRID = np.geomspace(0.25, 16.0, 640)  # margins tried, as multiples of a model's size (0.65% apart)
+SMALLER_STEP = 0.1  # "the next smaller size": 10% below the recommendation
+
+
+class RiskSizingError(ValueError):
+    """A risk target or a fleet the risk sizer cannot work with; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class RiskTarget:
+    """The risk a user accepts: shares of samples above the size, and the chance of any memory sample above it."""
+
+    cpu_share: float = 0.005
+    mem_share: float = 0.001
+    mem_any: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_share", "mem_share", "mem_any"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                raise RiskSizingError(f"risk {name}={value!r} must be a fraction strictly between 0 and 1")
+
+    @classmethod
+    def parse(cls, text: str) -> RiskTarget:
+        """'0.02' scales the default (CPU share 2%, memory 4x the default too), or 'cpu=0.01,mem=0.002,mem_any=0.1'."""
+        text = text.strip()
+        try:
+            if "=" not in text:
+                return cls().scaled(_fraction(text) / cls().cpu_share)
+            keys = {"cpu": "cpu_share", "mem": "mem_share", "mem_any": "mem_any"}
+            values: dict[str, float] = {}
+            for part in text.split(","):
+                key, _, raw = part.partition("=")
+                if key.strip() not in keys:
+                    raise RiskSizingError(f"unknown risk key {key.strip()!r}")
+                values[keys[key.strip()]] = _fraction(raw)
+            return cls(**values)
+        except (ValueError, TypeError) as exc:
+            raise RiskSizingError(
+                f"risk {text!r} is not understood ({exc}); give a CPU share such as 0.005 or 0.5%, or "
+                "cpu=0.005,mem=0.001,mem_any=0.05"
+            ) from None
+
+    def scaled(self, factor: float) -> RiskTarget:
+        """Every share and the memory chance times `factor` (the chance capped below 1)."""
+        return RiskTarget(self.cpu_share * factor, self.mem_share * factor, min(self.mem_any * factor, 0.9))
+
+    def describe(self) -> str:
+        return (
+            f"CPU above the size in at most {self.cpu_share:.2%} of samples; memory in at most {self.mem_share:.2%}, "
+            f"with at most a 1 in {1 / self.mem_any:.0f} chance of any memory sample above it"
+        )
+
+
+def _fraction(text: str) -> float:
+    text = text.strip()
+    return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """One resource's usage over a window: seconds, cores and GiB in use, and the least size worth recommending."""
+
+    t: np.ndarray
+    cpu: np.ndarray
+    mem: np.ndarray
+    step: float
+    cpu_floor: float = 0.0
+    mem_floor: float = 0.0
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> UsageWindow:
+        """From a frame with cpu_used_cores and mem_used_gib (and the provisioned columns, for the floors)."""
+        clean = frame.dropna(subset=["cpu_used_cores", "mem_used_gib"])
+        t = clean.index.asi8 / 1e9
+        step = float(np.median(np.diff(t))) if t.size > 1 else 300.0
+        floors = [
+            FLOOR_SHARE * float(clean[c].iloc[-1]) if c in clean and len(clean) else 0.0
+            for c in ("cpu_provisioned_cores", "mem_provisioned_gib")
+        ]
+        cpu = np.clip(clean["cpu_used_cores"].to_numpy(np.float64), 0.0, None)
+        mem = np.clip(clean["mem_used_gib"].to_numpy(np.float64), 0.0, None)
+        return cls(t, cpu, mem, step, floors[0], floors[1])
+
+    @property
+    def end(self) -> float:
+        return float(self.t[-1] + self.step)
+
+    @property
+    def days(self) -> float:
+        return (self.end - float(self.t[0])) / DAY_SECONDS
+
+    def cut(self, fraction: float) -> tuple[UsageWindow, UsageWindow]:
+        """The window before and after `fraction` of its span."""
+        at = float(self.t[0]) + fraction * (self.end - float(self.t[0]))
+        before, after = self.t < at, self.t >= at
+        part = lambda m: UsageWindow(self.t[m], self.cpu[m], self.mem[m], self.step, self.cpu_floor, self.mem_floor)  # noqa: E731
+        return part(before), part(after)
+
+
+@dataclass(frozen=True)
+class ModelSizes:
+    """What the peak models say one resource needs, before the fleet's margins: one size per candidate model."""
+
+    cpu: dict[str, float]
+    mem_peak: dict[float, float]
+    mem_share: float
+    peaks: PeakModel | None
+
+
+def model_sizes(w: UsageWindow, *, horizon_days: float, target: RiskTarget) -> ModelSizes:
+    """Every candidate model's size for the next `horizon_days` at `target`, each at least the window's floor."""
+    end = w.end
+    whole = share_level(w.t, w.cpu, end=end, share=target.cpu_share, horizon_days=horizon_days)
+    _, later = w.cut(0.5)
+    recent = share_level(later.t, later.cpu, end=end, share=target.cpu_share, horizon_days=horizon_days)
+    cpu = {"all": whole, "recent": recent, "larger": max(whole, recent)}
+    peaks = fit_peaks(w.t, w.mem, end=end, one_off_probability=target.mem_any)
+    if peaks is None:  # too short for blocks: the window's maximum is the only peak known
+        mem_peak = {s: float(w.mem.max()) for s in MEM_SPREADS}
+    else:
+        mem_peak = {s: peaks.level(horizon_days=horizon_days, exceed_probability=target.mem_any, spread=s) for s in MEM_SPREADS}
+    mem_share = share_level(w.t, w.mem, end=end, share=target.mem_share, horizon_days=horizon_days)
+    return ModelSizes(
+        cpu={k: max(v, w.cpu_floor, 1e-9) for k, v in cpu.items()},
+        mem_peak={k: max(v, w.mem_floor, 1e-9) for k, v in mem_peak.items()},
+        mem_share=max(mem_share, w.mem_floor, 1e-9),
+        peaks=peaks,
+    )
+
+
+def _above(ratios: np.ndarray) -> np.ndarray:
+    """Share of the (test usage / model size) ratios above each margin of GRID."""
+    ordered = np.sort(ratios)
+    return 1.0 - np.searchsorted(ordered, GRID, side="right") / max(ordered.size, 1)
+
+
+@dataclass
+class _Candidate:
+    share: list[np.ndarray] = field(default_factory=list)  # per item: share of test samples above each margin
+    worst: list[float] = field(default_factory=list)  # per item: the largest test / model ratio
+    needed: list[float] = field(default_factory=list)  # per item: the margin leaving `share` of test samples above
+    size: list[float] = field(default_factory=list)  # per item: the model's size
+    resource: list[int] = field(default_factory=list)
+
+    def add(self, test: np.ndarray, size: float, *, resource: int, share: float) -> None:
+        ratios = test / size
+        self.share.append(_above(ratios))
+        self.worst.append(float(ratios.max()))
+        self.needed.append(float(np.quantile(ratios, 1.0 - share)))
+        self.size.append(size)
+        self.resource.append(resource)
+
+    def by_resource(self, values: list[float]) -> np.ndarray:
+        """The largest value over each resource's cuts: a resource fails when any of its cuts does."""
+        out = np.full(max(self.resource) + 1, -np.inf)
+        np.maximum.at(out, np.asarray(self.resource), np.asarray(values))
+        return out[np.isfinite(out)]
+
+    def mean_share(self) -> np.ndarray:
+        return np.mean(self.share, axis=0)
+
+    def any_share(self) -> np.ndarray:
+        worst = np.asarray(self.worst)
+        return np.mean(worst[:, None] > GRID[None, :], axis=0)
+
+
+def _smallest_margin(curve: np.ndarray, limit: float) -> int:
+    """Index of the least margin of GRID whose violation curve is within `limit` (the largest if none is)."""
+    ok = np.flatnonzero(curve <= limit)
+    return int(ok[0]) if ok.size else GRID.size - 1
+
+
+def _conformal_margin(worst: Sequence[float], chance: float) -> tuple[int, bool]:
+    """Split-conformal margin: the ceil((n+1)(1-chance))-th smallest worst ratio; False when n is too small."""
+    ordered = np.sort(np.asarray(worst))
+    rank = math.ceil((ordered.size + 1) * (1.0 - chance))
+    value = ordered[min(rank, ordered.size) - 1]
+    return int(min(np.searchsorted(GRID, value, side="left"), GRID.size - 1)), rank <= ordered.size
+
+
+@dataclass(frozen=True)
+class FleetMargins:
+    """The margins learnt on a fleet's lookbacks, the models they apply to, and the risk curves they came from."""
+
+    target: RiskTarget
+    cpu_variant: str
+    mem_spread: float
+    cpu_index: int
+    mem_peak_index: int
+    mem_share_index: int
+    items: int  # (resource, cut) pairs calibrated on
+    resources: int
+    backed: bool  # enough items for the memory chance to be a split-conformal guarantee
+    cpu_curve: np.ndarray  # mean share of samples above k x model, per margin k of GRID
+    mem_share_curve: np.ndarray
+    mem_any_curve: np.ndarray  # share of items with any sample above k x model
+
+    @property
+    def cpu_margin(self) -> float:
+        return float(GRID[self.cpu_index])
+
+    @property
+    def mem_peak_margin(self) -> float:
+        return float(GRID[self.mem_peak_index])
+
+    @property
+    def mem_share_margin(self) -> float:
+        return float(GRID[self.mem_share_index])
+
+    def describe(self) -> str:
+        caveat = "" if self.backed else f" (too few for a 1 in {1 / self.target.mem_any:.0f} guarantee: the worst is used)"
+        return (
+            f"margins learnt on {self.resources} resources x {len(SPLITS)} cuts of their lookback{caveat}: "
+            f"CPU x{self.cpu_margin:.3f} on the {self.cpu_variant} level, memory x{self.mem_peak_margin:.3f} on the "
+            f"peak tail (spread {self.mem_spread:g}) and x{self.mem_share_margin:.3f} on the {self.target.mem_share:.2%} level"
+        )
+
+
+def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget) -> FleetMargins:
+    """Learn the fleet's margins: size on the earlier part of each lookback, measure on the later part.
+
+    For every candidate model the least margin meeting the target on the later parts is found (mean share of
+    samples for CPU and memory; a split-conformal quantile of the worst ratio for the memory chance), and the
+    candidate needing the least capacity at its margin is kept. One set of margins serves the whole fleet.
+    """
+    cpu = {v: _Candidate() for v in CPU_VARIANTS}
+    mem = {s: _Candidate() for s in MEM_SPREADS}
+    share = _Candidate()
+    resources = 0
+    for w in windows:
+        used = False
+        for fraction in SPLITS:
+            fit, test = w.cut(fraction)
+            if fit.t.size < 2 or test.t.size < 1:
+                continue
+            sizes = model_sizes(fit, horizon_days=test.days, target=target)
+            for v in CPU_VARIANTS:
+                cpu[v].add(test.cpu, sizes.cpu[v], resource=resources, share=target.cpu_share)
+            for s in MEM_SPREADS:
+                mem[s].add(test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share)
+            share.add(test.mem, sizes.mem_share, resource=resources, share=target.mem_share)
+            used = True
+        resources += used
+    if not share.size:
+        raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")
+    cpu_pick = {
+        v: max(
+            _smallest_margin(c.mean_share(), target.cpu_share),
+            _conformal_margin(c.by_resource(c.needed), target.mem_any)[0],
+        )
+        for v, c in cpu.items()
+    }
+    variant = min(CPU_VARIANTS, key=lambda v: GRID[cpu_pick[v]] * sum(cpu[v].size))
+    mem_pick = {s: _conformal_margin(c.by_resource(c.worst), target.mem_any) for s, c in mem.items()}
+    spread = min(MEM_SPREADS, key=lambda s: GRID[mem_pick[s][0]] * sum(mem[s].size))
+    return FleetMargins(
+        target=target,
+        cpu_variant=variant,
+        mem_spread=spread,
+        cpu_index=cpu_pick[variant],
+        mem_peak_index=mem_pick[spread][0],
+        mem_share_index=_smallest_margin(share.mean_share(), target.mem_share),
+        items=len(share.size),
+        resources=resources,
+        backed=mem_pick[spread][1],
+        cpu_curve=cpu[variant].mean_share(),
+        mem_share_curve=share.mean_share(),
+        mem_any_curve=mem[spread].any_share(),
+    )
+
+
+@dataclass(frozen=True)
+class Risk:
+    """The risk expected at one size, from the fleet's calibration curves."""
+
+    cpu_cores: float
+    mem_gib: float
+    cpu_share: float
+    mem_share: float
+    mem_any: float
+
+    def words(self) -> str:
+        chance = f"1 in {1 / self.mem_any:.0f}" if self.mem_any > 0 else "under 1 in 100"
+        return (
+            f"{self.cpu_cores:.3g} cores / {self.mem_gib:.3g} GiB: CPU above it in {self.cpu_share:.2%} of samples, "
+            f"memory in {self.mem_share:.3%}, a {chance} chance ({self.mem_any:.1%}) of any memory sample above it"
+        )
+
+
+@dataclass(frozen=True)
+class RiskSizing:
+    """A recommendation for a stated risk, with the risk expected there and at the next smaller size."""
+
+    proposed: Risk
+    smaller: Risk
+    one_offs: int  # past memory peaks the model treats as one-offs (they do not set the size)
+
+    @property
+    def cpu_cores(self) -> float:
+        return self.proposed.cpu_cores
+
+    @property
+    def mem_gib(self) -> float:
+        return self.proposed.mem_gib
+
+
+def _curve_at(curve: np.ndarray, margin: float) -> float:
+    return float(np.interp(np.log(margin), np.log(GRID), curve, left=float(curve[0]), right=float(curve[-1])))
+
+
+def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float) -> RiskSizing:
+    """The smallest size meeting the fleet-calibrated target for the next `horizon_days`, and its expected risk."""
+    sizes = model_sizes(w, horizon_days=horizon_days, target=margins.target)
+    cpu_model = sizes.cpu[margins.cpu_variant]
+    peak_model = sizes.mem_peak[margins.mem_spread]
+    cpu = max(cpu_model * margins.cpu_margin, w.cpu_floor)
+    mem = max(peak_model * margins.mem_peak_margin, sizes.mem_share * margins.mem_share_margin, w.mem_floor)
+
+    def risk(c: float, m: float) -> Risk:
+        return Risk(
+            cpu_cores=c,
+            mem_gib=m,
+            cpu_share=_curve_at(margins.cpu_curve, c / cpu_model),
+            mem_share=_curve_at(margins.mem_share_curve, m / sizes.mem_share),
+            mem_any=_curve_at(margins.mem_any_curve, m / peak_model),
+        )
+
+    smaller = 1.0 - SMALLER_STEP
+    return RiskSizing(risk(cpu, mem), risk(cpu * smaller, mem * smaller), sizes.peaks.one_offs if sizes.peaks else 0)
