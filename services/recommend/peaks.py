@@ -13,8 +13,8 @@ DAY_SECONDS = 86_400.0
 BLOCK_HOURS = (24.0, 12.0, 6.0, 3.0, 1.0)  # daily peaks when the window allows, else shorter blocks
 MIN_BLOCKS = 6  # fewer blocks than this give no spread worth fitting
 FULL_BLOCK = 0.8  # a block with less of its samples is partial and left out
-GUMBEL_IQR = math.log(math.log(4.0)) - math.log(math.log(4.0 / 3.0))  # IQR / scale of a Gumbel: 1.5725
-GUMBEL_MEDIAN = -math.log(math.log(2.0))  # (median - location) / scale: 0.3665
+GUMBEL_MEDIAN = -math.log(math.log(2.0))  # (median - location) / scale of a Gumbel: 0.3665
+GUMBEL_UPPER = -math.log(-math.log(0.75)) - GUMBEL_MEDIAN  # (75th percentile - median) / scale: 0.8794
 
 
 def block_hours_for(span_seconds: float) -> float:
@@ -62,6 +62,7 @@ class PeakModel:
     location: float  # Gumbel location of the detrended block peaks (at the window's end)
     scale: float  # Gumbel scale (0 for perfectly flat peaks)
     slope_per_day: float  # significant rise of the peaks per day, else 0
+    recurring: float  # the second-highest detrended block peak: a peak seen twice is no one-off
     block_hours: float
     blocks: int
     one_offs: int  # past block peaks above the level the model expects once in 20 windows as long as the lookback
@@ -76,16 +77,18 @@ class PeakModel:
         p = min(max(exceed_probability, 1e-9), 1.0 - 1e-9)
         reduced = -math.log(-math.log((1.0 - p) ** (1.0 / blocks)))
         growth = max(self.slope_per_day, 0.0) * horizon_days
-        return self.location + spread * self.scale * reduced + growth
+        return max(self.location + spread * self.scale * reduced, self.recurring) + growth
 
 
 def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: float = 0.05) -> PeakModel | None:
     """Fit the recurring peaks of a window (t in seconds, x usage), or None with too few whole blocks.
 
     The block maxima are tested for a rising trend (Mann-Kendall, one-sided 95%); a significant rise is taken
-    out along a Theil-Sen line and projected. The location and scale come from the median and interquartile
-    range of the (detrended) maxima, so one block with an extreme peak - a boot, a batch run, a cache warm-up -
-    moves neither: it is counted as a one-off instead of setting the size.
+    out along a Theil-Sen line and projected. The location and scale come from the median and the upper
+    quartile of the (detrended) maxima: quiet days (weekends) below the median do not widen the tail, and one
+    block with an extreme peak - a boot, a batch run, a cache warm-up - moves neither: it is counted as a
+    one-off instead of setting the size. A peak seen in two blocks (a weekly job over two weeks) recurs, so
+    the size never goes below the second-highest block peak.
     """
     span = float(end - t.min()) if t.size else 0.0
     hours = block_hours_for(span)
@@ -98,14 +101,15 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
         i, j = np.triu_indices(peaks.size, k=1)
         slope = max(float(np.median((peaks[j] - peaks[i]) / (days[j] - days[i]))), 0.0)
     detrended = peaks - slope * days  # the level they would have at the window's end
-    q1, median, q3 = np.percentile(detrended, [25.0, 50.0, 75.0])
-    scale = float(q3 - q1) / GUMBEL_IQR
+    median, q3 = np.percentile(detrended, [50.0, 75.0])
+    scale = float(q3 - median) / GUMBEL_UPPER
     location = float(median) - GUMBEL_MEDIAN * scale
-    model = PeakModel(location, scale, slope, hours, int(peaks.size), 0)
+    recurring = float(np.sort(detrended)[-2])
+    model = PeakModel(location, scale, slope, recurring, hours, int(peaks.size), 0)
     lookback_days = span / DAY_SECONDS
     ceiling = model.level(horizon_days=lookback_days, exceed_probability=one_off_probability) - slope * lookback_days
     one_offs = int(np.sum(detrended > ceiling + 1e-12))
-    return PeakModel(location, scale, slope, hours, int(peaks.size), one_offs)
+    return PeakModel(location, scale, slope, recurring, hours, int(peaks.size), one_offs)
 
 
 def share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: float, horizon_days: float) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,7 +11,10 @@ import pandas as pd
 
 from services.recommend.peaks import DAY_SECONDS, PeakModel, fit_peaks, share_level
 
-CPU_VARIANTS = ("all", "recent", "larger")  # the CPU level from the whole lookback, its later half, or the larger
+CPU_WINDOWS = ("all", "recent", "larger")  # the CPU level from the whole lookback, its later half, or the larger
+CPU_LEVELS = (2.0, 1.0, 0.2)  # ... at the share of samples the target allows times these (p99, p99.5, p99.9)
+CPU_VARIANTS = tuple(f"{w} x{f:g}" for w in CPU_WINDOWS for f in CPU_LEVELS)
+FALLBACK_HEADROOM = 0.2  # too few resources to learn margins: no size below usage p99.5 / max + 20%
 MEM_SPREADS = (0.5, 1.0, 1.5)  # how much of the fitted peak tail the memory size follows before the fleet margin
 SPLITS = (0.43, 0.5, 0.57)  # calibration cuts, as fractions of the lookback: size before, measure after
 FLOOR_SHARE = 0.02  # no size below 2% of what is provisioned: idle machines still boot and log
@@ -129,10 +131,13 @@ class ModelSizes:
 def model_sizes(w: UsageWindow, *, horizon_days: float, target: RiskTarget) -> ModelSizes:
     """Every candidate model's size for the next `horizon_days` at `target`, each at least the window's floor."""
     end = w.end
-    whole = share_level(w.t, w.cpu, end=end, share=target.cpu_share, horizon_days=horizon_days)
     _, later = w.cut(0.5)
-    recent = share_level(later.t, later.cpu, end=end, share=target.cpu_share, horizon_days=horizon_days)
-    cpu = {"all": whole, "recent": recent, "larger": max(whole, recent)}
+    cpu = {}
+    for factor in CPU_LEVELS:
+        share = min(target.cpu_share * factor, 0.5)
+        whole = share_level(w.t, w.cpu, end=end, share=share, horizon_days=horizon_days)
+        recent = share_level(later.t, later.cpu, end=end, share=share, horizon_days=horizon_days)
+        cpu.update({f"all x{factor:g}": whole, f"recent x{factor:g}": recent, f"larger x{factor:g}": max(whole, recent)})
     peaks = fit_peaks(w.t, w.mem, end=end, one_off_probability=target.mem_any)
     if peaks is None:  # too short for blocks: the window's maximum is the only peak known
         mem_peak = {s: float(w.mem.max()) for s in MEM_SPREADS}
@@ -227,7 +232,12 @@ class FleetMargins:
         return float(GRID[self.mem_share_index])
 
     def describe(self) -> str:
-        caveat = "" if self.backed else f" (too few for a 1 in {1 / self.target.mem_any:.0f} guarantee: the worst is used)"
+        caveat = (
+            ""
+            if self.backed
+            else f" (too few for a 1 in {1 / self.target.mem_any:.0f} statement: no size goes below usage "
+            f"p99.5 / max + {FALLBACK_HEADROOM:.0%})"
+        )
         return (
             f"margins learnt on {self.resources} resources x {len(SPLITS)} cuts of their lookback{caveat}: "
             f"CPU x{self.cpu_margin:.3f} on the {self.cpu_variant} level, memory x{self.mem_peak_margin:.3f} on the "
@@ -262,13 +272,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget) -> FleetMar
         resources += used
     if not share.size:
         raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")
-    cpu_pick = {
-        v: max(
-            _smallest_margin(c.mean_share(), target.cpu_share),
-            _conformal_margin(c.by_resource(c.needed), target.mem_any)[0],
-        )
-        for v, c in cpu.items()
-    }
+    cpu_pick = {v: _smallest_margin(c.mean_share(), target.cpu_share) for v, c in cpu.items()}
     variant = min(CPU_VARIANTS, key=lambda v: GRID[cpu_pick[v]] * sum(cpu[v].size))
     mem_pick = {s: _conformal_margin(c.by_resource(c.worst), target.mem_any) for s, c in mem.items()}
     spread = min(MEM_SPREADS, key=lambda s: GRID[mem_pick[s][0]] * sum(mem[s].size))
@@ -334,6 +338,9 @@ def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float)
     peak_model = sizes.mem_peak[margins.mem_spread]
     cpu = max(cpu_model * margins.cpu_margin, w.cpu_floor)
     mem = max(peak_model * margins.mem_peak_margin, sizes.mem_share * margins.mem_share_margin, w.mem_floor)
+    if not margins.backed:  # the fleet is too small to learn margins from: keep the long-standing rule's margin
+        cpu = max(cpu, float(np.quantile(w.cpu, 0.995)) * (1.0 + FALLBACK_HEADROOM))
+        mem = max(mem, float(w.mem.max()) * (1.0 + FALLBACK_HEADROOM))
 
     def risk(c: float, m: float) -> Risk:
         return Risk(
