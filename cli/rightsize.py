@@ -10,7 +10,6 @@ from rich.console import Console
 
 from collector.base import CollectorError
 from collector.catalog import Catalog
-from services.recommend.risk_sizing import RiskSizingError, RiskTarget
 from services.benchmarks.rightsize_eval import (
     RightsizeEvalError,
     evaluate,
@@ -19,6 +18,8 @@ from services.benchmarks.rightsize_eval import (
     unit_prices,
     write_recommendations,
 )
+from services.benchmarks.rightsize_frontier import frontier, frontier_markdown, frontier_png, frontier_targets
+from services.recommend.risk_sizing import RiskSizingError, RiskTarget
 
 err = Console(stderr=True)
 
@@ -50,6 +51,13 @@ def rightsize_eval_command(
             "cpu=0.005,mem=0.001,mem_any=0.05",
         ),
     ] = None,
+    draw_frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier/--no-frontier",
+            help="Also run our sizer at several stated risks: the savings-risk table and rightsize_<dataset>_frontier.png",
+        ),
+    ] = True,
 ) -> None:
     """Score Headroom's right-sizer and three baselines: capacity given back and violations that follow."""
     try:
@@ -73,9 +81,17 @@ def rightsize_eval_command(
     name = directory.resolve().name
     result = evaluate(traces, name=name, prices=prices, target=target)
     markdown = report_markdown(result, traces, skipped, prices)
-    typer.echo(markdown)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
+    if draw_frontier and not result.scores.empty:
+        targets = frontier_targets()
+        targets += [] if target in targets else [target]
+        points = frontier(traces, name=name, prices=prices, targets=targets, baseline=result)
+        png = frontier_png(points, out_dir / f"rightsize_{name}_frontier.png", name=name)
+        markdown += "\n" + frontier_markdown(points, name=name) + f"\n![savings against risk]({png.name})\n"
+        points.to_csv(out_dir / f"rightsize_{name}_frontier.csv", index=False, float_format="%.6g")
+        written += [png, out_dir / f"rightsize_{name}_frontier.csv"]
+    typer.echo(markdown)
     written[0].write_text(markdown, encoding="utf-8")
     result.scores.to_csv(written[1], index=False, float_format="%.6g")
     if save_recommendations is not None:
