@@ -77,7 +77,11 @@ class PeakModel:
         p = min(max(exceed_probability, 1e-9), 1.0 - 1e-9)
         reduced = -math.log(-math.log((1.0 - p) ** (1.0 / blocks)))
         growth = max(self.slope_per_day, 0.0) * horizon_days
-        return max(self.location + spread * self.scale * reduced, self.recurring) + growth
+        return self.location + spread * self.scale * reduced + growth
+
+    def recurring_level(self, *, horizon_days: float) -> float:
+        """The second-highest block peak moved along the trend: a size below it is sure to be exceeded again."""
+        return self.recurring + max(self.slope_per_day, 0.0) * horizon_days
 
 
 def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: float = 0.05) -> PeakModel | None:
@@ -107,7 +111,8 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
     recurring = float(np.sort(detrended)[-2])
     model = PeakModel(location, scale, slope, recurring, hours, int(peaks.size), 0)
     lookback_days = span / DAY_SECONDS
-    ceiling = model.level(horizon_days=lookback_days, exceed_probability=one_off_probability) - slope * lookback_days
+    tail = model.level(horizon_days=lookback_days, exceed_probability=one_off_probability)
+    ceiling = max(tail, model.recurring_level(horizon_days=lookback_days)) - slope * lookback_days
     one_offs = int(np.sum(detrended > ceiling + 1e-12))
     return PeakModel(location, scale, slope, recurring, hours, int(peaks.size), one_offs)
 
@@ -127,3 +132,21 @@ def share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: float, horiz
         slope = float(np.median((stats.values[j] - stats.values[i]) / (d[j] - d[i])))
         level += max(slope, 0.0) * (span / DAY_SECONDS + horizon_days) / 2.0
     return level
+
+
+def recurring_share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: float, horizon_days: float) -> float:
+    """The usage above which `share` of a block's samples lay in at least two blocks, moved along a rising trend.
+
+    Unlike a pooled quantile, an hour-long one-off (a boot, a restore) that fills more than `share` of the
+    lookback on one day does not set the level: it must have happened twice.
+    """
+    span = float(end - t.min())
+    stats = block_statistic(t, x, end=end, block_hours=block_hours_for(span), quantile=1.0 - share)
+    if stats.values.size < 3:
+        return float(np.quantile(x, 1.0 - share))
+    values, days = stats.values, stats.centres
+    slope = 0.0
+    if values.size >= 4 and mann_kendall_z(values) >= MANN_KENDALL_Z:
+        i, j = np.triu_indices(values.size, k=1)
+        slope = max(float(np.median((values[j] - values[i]) / (days[j] - days[i]))), 0.0)
+    return float(np.sort(values - slope * days)[-2]) + slope * horizon_days

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from services.recommend.peaks import DAY_SECONDS, PeakModel, fit_peaks, share_level
+from services.recommend.peaks import DAY_SECONDS, PeakModel, fit_peaks, recurring_share_level, share_level
 
 CPU_WINDOWS = ("all", "recent", "larger")  # the CPU level from the whole lookback, its later half, or the larger
 CPU_LEVELS = (2.0, 1.0, 0.2)  # ... at the share of samples the target allows times these (p99, p99.5, p99.9)
@@ -123,7 +123,8 @@ class ModelSizes:
     """What the peak models say one resource needs, before the fleet's margins: one size per candidate model."""
 
     cpu: dict[str, float]
-    mem_peak: dict[float, float]
+    mem_peak: dict[float, float]  # the peak tail, which the fleet margin multiplies
+    mem_recurring: float  # a peak seen twice: no size goes below it, whatever the margin
     mem_share: float
     peaks: PeakModel | None
 
@@ -139,14 +140,16 @@ def model_sizes(w: UsageWindow, *, horizon_days: float, target: RiskTarget) -> M
         recent = share_level(later.t, later.cpu, end=end, share=share, horizon_days=horizon_days)
         cpu.update({f"all x{factor:g}": whole, f"recent x{factor:g}": recent, f"larger x{factor:g}": max(whole, recent)})
     peaks = fit_peaks(w.t, w.mem, end=end, one_off_probability=target.mem_any)
+    recurring = float(w.mem.max()) if peaks is None else peaks.recurring_level(horizon_days=horizon_days)
     if peaks is None:  # too short for blocks: the window's maximum is the only peak known
         mem_peak = {s: float(w.mem.max()) for s in MEM_SPREADS}
     else:
         mem_peak = {s: peaks.level(horizon_days=horizon_days, exceed_probability=target.mem_any, spread=s) for s in MEM_SPREADS}
-    mem_share = share_level(w.t, w.mem, end=end, share=target.mem_share, horizon_days=horizon_days)
+    mem_share = recurring_share_level(w.t, w.mem, end=end, share=target.mem_share, horizon_days=horizon_days)
     return ModelSizes(
         cpu={k: max(v, w.cpu_floor, 1e-9) for k, v in cpu.items()},
         mem_peak={k: max(v, w.mem_floor, 1e-9) for k, v in mem_peak.items()},
+        mem_recurring=recurring,
         mem_share=max(mem_share, w.mem_floor, 1e-9),
         peaks=peaks,
     )
@@ -166,8 +169,9 @@ class _Candidate:
     size: list[float] = field(default_factory=list)  # per item: the model's size
     resource: list[int] = field(default_factory=list)
 
-    def add(self, test: np.ndarray, size: float, *, resource: int, share: float) -> None:
-        ratios = test / size
+    def add(self, test: np.ndarray, size: float, *, resource: int, share: float, floor: float = 0.0) -> None:
+        """One (resource, cut): test usage against the model's size; samples at or below `floor` never count."""
+        ratios = np.where(test <= floor, 0.0, test / size)
         self.share.append(_above(ratios))
         self.worst.append(float(ratios.max()))
         self.needed.append(float(np.quantile(ratios, 1.0 - share)))
@@ -266,7 +270,9 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget) -> FleetMar
             for v in CPU_VARIANTS:
                 cpu[v].add(test.cpu, sizes.cpu[v], resource=resources, share=target.cpu_share)
             for s in MEM_SPREADS:
-                mem[s].add(test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share)
+                mem[s].add(
+                    test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share, floor=sizes.mem_recurring
+                )
             share.add(test.mem, sizes.mem_share, resource=resources, share=target.mem_share)
             used = True
         resources += used
@@ -337,7 +343,12 @@ def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float)
     cpu_model = sizes.cpu[margins.cpu_variant]
     peak_model = sizes.mem_peak[margins.mem_spread]
     cpu = max(cpu_model * margins.cpu_margin, w.cpu_floor)
-    mem = max(peak_model * margins.mem_peak_margin, sizes.mem_share * margins.mem_share_margin, w.mem_floor)
+    mem = max(
+        peak_model * margins.mem_peak_margin,
+        sizes.mem_recurring,
+        sizes.mem_share * margins.mem_share_margin,
+        w.mem_floor,
+    )
     if not margins.backed:  # the fleet is too small to learn margins from: keep the long-standing rule's margin
         cpu = max(cpu, float(np.quantile(w.cpu, 0.995)) * (1.0 + FALLBACK_HEADROOM))
         mem = max(mem, float(w.mem.max()) * (1.0 + FALLBACK_HEADROOM))
