@@ -55,7 +55,8 @@ def rightsize_eval_command(
         bool,
         typer.Option(
             "--frontier/--no-frontier",
-            help="Also run our sizer at several stated risks: the savings-risk table and rightsize_<dataset>_frontier.png",
+            help="Also run our sizer at several stated risks: the savings-risk table and "
+            "rightsize_<dataset>_frontier.png",
         ),
     ] = True,
 ) -> None:

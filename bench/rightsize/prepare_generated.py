@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from usage_csv import save, usage_frame
 
 START = pd.Timestamp("2026-02-02T00:00:00Z")  # a Monday
 STEP_MINUTES = 5
@@ -96,19 +97,11 @@ def prepare(out_dir: Path, *, machines: int = 120, days: int = 28, seed: int = 1
     for i in range(machines):
         kind = KINDS[i % len(KINDS)]
         cpu, mem, cores, gib = machine(rng, n, kind)
-        frame = pd.DataFrame({
-            "timestamp": stamps,
-            "cpu_used_cores": np.round(cpu, 4),
-            "cpu_provisioned_cores": cores,
-            "mem_used_gib": np.round(mem, 4),
-            "mem_provisioned_gib": gib,
-        })  # fmt: skip
+        frame = usage_frame(stamps, cpu_used=cpu, cpu_provisioned=cores, mem_used=mem, mem_provisioned=gib)
         if rng.random() < 0.2:  # dirty export: a zero-capacity row and a repeated timestamp
             frame.loc[int(rng.integers(0, n)), ["cpu_provisioned_cores", "mem_provisioned_gib"]] = 0.0
             frame = pd.concat([frame, frame.iloc[[int(rng.integers(0, n))]]]).sort_values("timestamp", kind="stable")
-        path = out_dir / f"vm{i:03d}_{kind}.csv"
-        frame.to_csv(path, index=False)
-        written.append(path)
+        written.append(save(frame, out_dir / f"vm{i:03d}_{kind}.csv"))
     return written
 
 

@@ -202,9 +202,7 @@ def _ours(sizing: RiskSizing) -> dict[str, float]:
     }
 
 
-def evaluate(
-    traces: list[Trace], *, name: str, prices: UnitPrices, target: RiskTarget | None = None
-) -> DatasetResult:
+def evaluate(traces: list[Trace], *, name: str, prices: UnitPrices, target: RiskTarget | None = None) -> DatasetResult:
     """Learn ours' margins on every lookback of the fleet, then size and score ours and the baselines.
 
     Each resource's lookback is split in time for the calibration (services.recommend.risk_sizing.calibrate);
@@ -292,7 +290,13 @@ def markdown_table(table: pd.DataFrame) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method, row in table.iterrows():
         cells = [
-            f"{v:.2%}" if "viol. " in c else f"{v:.1%}" if "savings" in c else f"{int(v)}" if "resources" in c else f"{v:.3g}"
+            f"{v:.2%}"
+            if "viol. " in c
+            else f"{v:.1%}"
+            if "savings" in c
+            else f"{int(v)}"
+            if "resources" in c
+            else f"{v:.3g}"
             for c, v in row.items()
         ]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -313,7 +317,8 @@ def report_markdown(result: DatasetResult, traces: list[Trace], skipped: dict[st
     lines.append(
         f"Savings are fleet totals (1 - sum of recommended / sum of provisioned). {scored} resources scored; "
         f"{len(result.no_recommendation)} without a recommendation from {OURS} (left out of every row); "
-        f"{len(skipped)} files unreadable. Prices: ${prices.vcpu_hour:.4f} per vCPU-hour, ${prices.gib_hour:.4f} per GiB-hour."
+        f"{len(skipped)} files unreadable. Prices: ${prices.vcpu_hour:.4f} per vCPU-hour, "
+        f"${prices.gib_hour:.4f} per GiB-hour."
     )
     zero = sum(t.zero_provisioned for t in traces)
     dups = sum(t.duplicates for t in traces)

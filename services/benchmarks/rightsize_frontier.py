@@ -26,7 +26,9 @@ def frontier(
     rows = []
     for target in targets:
         table = summary_table(evaluate(traces, name=name, prices=prices, target=target))
-        rows.append({"sizer": f"{OURS} at CPU {target.cpu_share:.2%}", "kind": OURS, **_point(table.loc[OURS]), **_risk(target)})
+        rows.append(
+            {"sizer": f"{OURS} at CPU {target.cpu_share:.2%}", "kind": OURS, **_point(table.loc[OURS]), **_risk(target)}
+        )
     table = summary_table(baseline)
     for method in table.index.drop(OURS):
         rows.append({"sizer": method, "kind": "baseline", **_point(table.loc[method])})
@@ -38,7 +40,11 @@ def _point(row: pd.Series) -> dict[str, float]:
 
 
 def _risk(target: RiskTarget) -> dict[str, float]:
-    return {"target CPU share": target.cpu_share, "target mem share": target.mem_share, "target mem chance": target.mem_any}
+    return {
+        "target CPU share": target.cpu_share,
+        "target mem share": target.mem_share,
+        "target mem chance": target.mem_any,
+    }
 
 
 def frontier_markdown(points: pd.DataFrame, *, name: str) -> str:

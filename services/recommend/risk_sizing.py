@@ -1,4 +1,4 @@
-"""Sizes chosen for a stated risk: peak models per resource, margins learnt on the fleet's own lookback split in time."""
+"""Sizes chosen for a stated risk: peak models per resource, margins learnt on the fleet's lookbacks split in time."""
 
 from __future__ import annotations
 
@@ -138,13 +138,17 @@ def model_sizes(w: UsageWindow, *, horizon_days: float, target: RiskTarget) -> M
         share = min(target.cpu_share * factor, 0.5)
         whole = share_level(w.t, w.cpu, end=end, share=share, horizon_days=horizon_days)
         recent = share_level(later.t, later.cpu, end=end, share=share, horizon_days=horizon_days)
-        cpu.update({f"all x{factor:g}": whole, f"recent x{factor:g}": recent, f"larger x{factor:g}": max(whole, recent)})
+        cpu.update(
+            {f"all x{factor:g}": whole, f"recent x{factor:g}": recent, f"larger x{factor:g}": max(whole, recent)}
+        )
     peaks = fit_peaks(w.t, w.mem, end=end, one_off_probability=target.mem_any)
     recurring = float(w.mem.max()) if peaks is None else peaks.recurring_level(horizon_days=horizon_days)
     if peaks is None:  # too short for blocks: the window's maximum is the only peak known
         mem_peak = {s: float(w.mem.max()) for s in MEM_SPREADS}
     else:
-        mem_peak = {s: peaks.level(horizon_days=horizon_days, exceed_probability=target.mem_any, spread=s) for s in MEM_SPREADS}
+        mem_peak = {
+            s: peaks.level(horizon_days=horizon_days, exceed_probability=target.mem_any, spread=s) for s in MEM_SPREADS
+        }
     mem_share = recurring_share_level(w.t, w.mem, end=end, share=target.mem_share, horizon_days=horizon_days)
     return ModelSizes(
         cpu={k: max(v, w.cpu_floor, 1e-9) for k, v in cpu.items()},
@@ -245,7 +249,8 @@ class FleetMargins:
         return (
             f"margins learnt on {self.resources} resources x {len(SPLITS)} cuts of their lookback{caveat}: "
             f"CPU x{self.cpu_margin:.3f} on the {self.cpu_variant} level, memory x{self.mem_peak_margin:.3f} on the "
-            f"peak tail (spread {self.mem_spread:g}) and x{self.mem_share_margin:.3f} on the {self.target.mem_share:.2%} level"
+            f"peak tail (spread {self.mem_spread:g}) and x{self.mem_share_margin:.3f} on the "
+            f"{self.target.mem_share:.2%} level"
         )
 
 

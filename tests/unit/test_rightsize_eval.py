@@ -35,8 +35,13 @@ def test_savings_violations_and_worst_shortfall_by_hand() -> None:
 
 def test_savings_are_fleet_totals_not_means_of_resources() -> None:
     prices = UnitPrices(0.0232, 0.0062)
-    big = score(cpu=8.0, mem=8.0, lookback=frame([1.0], [1.0]).assign(cpu_provisioned_cores=16.0,
-                mem_provisioned_gib=64.0), evaluation=frame([1.0], [1.0]), prices=prices)
+    big = score(
+        cpu=8.0,
+        mem=8.0,
+        lookback=frame([1.0], [1.0]).assign(cpu_provisioned_cores=16.0, mem_provisioned_gib=64.0),
+        evaluation=frame([1.0], [1.0]),
+        prices=prices,
+    )
     small = score(cpu=4.0, mem=8.0, lookback=frame([1.0], [1.0]), evaluation=frame([1.0], [1.0]), prices=prices)
     scores = pd.DataFrame([{"resource": "big", "method": OURS, **big}, {"resource": "small", "method": OURS, **small}])
     table = summary_table(DatasetResult(name="x", scores=scores))
