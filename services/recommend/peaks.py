@@ -62,7 +62,7 @@ class PeakModel:
     location: float  # Gumbel location of the detrended block peaks (at the window's end)
     scale: float  # Gumbel scale (0 for perfectly flat peaks)
     slope_per_day: float  # significant rise of the peaks per day, else 0
-    recurring: float  # the second-highest detrended block peak: a peak seen twice is no one-off
+    recurring: float  # the highest level reached in two separate episodes: a peak seen twice is no one-off
     block_hours: float
     blocks: int
     one_offs: int  # past block peaks above the level the model expects once in 20 windows as long as the lookback
@@ -91,8 +91,9 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
     out along a Theil-Sen line and projected. The location and scale come from the median and the upper
     quartile of the (detrended) maxima: quiet days (weekends) below the median do not widen the tail, and one
     block with an extreme peak - a boot, a batch run, a cache warm-up - moves neither: it is counted as a
-    one-off instead of setting the size. A peak seen in two blocks (a weekly job over two weeks) recurs, so
-    the size never goes below the second-highest block peak.
+    one-off instead of setting the size. A peak seen in two separate episodes (a weekly job over two weeks)
+    recurs, so the size never goes below it; one episode over two adjacent blocks (a boot that ran past
+    midnight) is still one episode.
     """
     span = float(end - t.min()) if t.size else 0.0
     hours = block_hours_for(span)
@@ -108,13 +109,21 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
     median, q3 = np.percentile(detrended, [50.0, 75.0])
     scale = float(q3 - median) / GUMBEL_UPPER
     location = float(median) - GUMBEL_MEDIAN * scale
-    recurring = float(np.sort(detrended)[-2])
+    recurring = recurring_peak(detrended)
     model = PeakModel(location, scale, slope, recurring, hours, int(peaks.size), 0)
     lookback_days = span / DAY_SECONDS
     tail = model.level(horizon_days=lookback_days, exceed_probability=one_off_probability)
     ceiling = max(tail, model.recurring_level(horizon_days=lookback_days)) - slope * lookback_days
     one_offs = int(np.sum(detrended > ceiling + 1e-12))
     return PeakModel(location, scale, slope, recurring, hours, int(peaks.size), one_offs)
+
+
+def recurring_peak(peaks: np.ndarray) -> float:
+    """The highest level reached by two blocks that are not neighbours: two separate episodes, not one long one."""
+    if peaks.size < 3:
+        return float(peaks.max())
+    i, j = np.triu_indices(peaks.size, k=2)
+    return float(np.max(np.minimum(peaks[i], peaks[j])))
 
 
 def share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: float, horizon_days: float) -> float:
@@ -149,4 +158,4 @@ def recurring_share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: fl
     if values.size >= 4 and mann_kendall_z(values) >= MANN_KENDALL_Z:
         i, j = np.triu_indices(values.size, k=1)
         slope = max(float(np.median((values[j] - values[i]) / (days[j] - days[i]))), 0.0)
-    return float(np.sort(values - slope * days)[-2]) + slope * horizon_days
+    return recurring_peak(values - slope * days) + slope * horizon_days
