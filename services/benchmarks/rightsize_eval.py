@@ -220,7 +220,8 @@ def evaluate(traces: list[Trace], *, name: str, prices: UnitPrices, target: Risk
     if not parts:
         return result
     try:
-        result.margins = calibrate([w for *_, w in parts], target=target)
+        horizon = max((e.index[-1] - lb.index[-1]).total_seconds() / 86_400.0 for _, lb, e, _ in parts)
+        result.margins = calibrate([w for *_, w in parts], target=target, horizon_days=horizon)
     except RiskSizingError as exc:
         result.no_recommendation.update({trace.name: str(exc) for trace, *_ in parts})
         return result

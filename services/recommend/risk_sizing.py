@@ -254,17 +254,20 @@ class FleetMargins:
         )
 
 
-def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget) -> FleetMargins:
+def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_days: float | None = None) -> FleetMargins:
     """Learn the fleet's margins: size on the earlier part of each lookback, measure on the later part.
 
     For every candidate model the least margin meeting the target on the later parts is found (mean share of
     samples for CPU and memory; a split-conformal quantile of the worst ratio for the memory chance), and the
     candidate needing the least capacity at its margin is kept. One set of margins serves the whole fleet.
+    The later parts are shorter than the `horizon_days` the sizes must hold for, and a surprise the models do
+    not foresee (a deployment, a restart into a bigger heap) is about as likely on any day: the memory chance
+    is calibrated at the rate per day that gives `target.mem_any` over the whole horizon.
     """
     cpu = {v: _Candidate() for v in CPU_VARIANTS}
     mem = {s: _Candidate() for s in MEM_SPREADS}
     share = _Candidate()
-    resources = 0
+    resources, test_days = 0, []
     for w in windows:
         used = False
         for fraction in SPLITS:
@@ -279,13 +282,17 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget) -> FleetMar
                     test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share, floor=sizes.mem_recurring
                 )
             share.add(test.mem, sizes.mem_share, resource=resources, share=target.mem_share)
+            test_days.append(test.days)
             used = True
         resources += used
     if not share.size:
         raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")
     cpu_pick = {v: _smallest_margin(c.mean_share(), target.cpu_share) for v, c in cpu.items()}
     variant = min(CPU_VARIANTS, key=lambda v: GRID[cpu_pick[v]] * sum(cpu[v].size))
-    mem_pick = {s: _conformal_margin(c.by_resource(c.worst), target.mem_any) for s, c in mem.items()}
+    chance = target.mem_any
+    if horizon_days is not None and horizon_days > float(np.mean(test_days)):
+        chance = 1.0 - (1.0 - chance) ** (float(np.mean(test_days)) / horizon_days)
+    mem_pick = {s: _conformal_margin(c.by_resource(c.worst), chance) for s, c in mem.items()}
     spread = min(MEM_SPREADS, key=lambda s: GRID[mem_pick[s][0]] * sum(mem[s].size))
     return FleetMargins(
         target=target,

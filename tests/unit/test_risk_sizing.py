@@ -65,7 +65,7 @@ def test_stated_risk_holds_on_a_fleet_whose_true_peak_distribution_is_known() ->
     fleet = KnownFleet(resources=60, seed=7)
     windows = [fleet.lookback(i) for i in range(60)]
     target = RiskTarget()
-    margins = calibrate(windows, target=target)
+    margins = calibrate(windows, target=target, horizon_days=DAYS)
     assert margins.backed and margins.resources == 60
     sizes = [size_for_risk(w, margins, horizon_days=DAYS) for w in windows]
     cpu_share = np.mean([fleet.cpu_share_above(i, s.cpu_cores) for i, s in enumerate(sizes)])
