@@ -267,7 +267,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
     cpu = {v: _Candidate() for v in CPU_VARIANTS}
     mem = {s: _Candidate() for s in MEM_SPREADS}
     share = _Candidate()
-    resources, test_days = 0, []
+    resources, test_days = 0, []  # per resource: the days its later parts span together
     for w in windows:
         used = False
         for fraction in SPLITS:
@@ -282,8 +282,9 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
                     test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share, floor=sizes.mem_recurring
                 )
             share.add(test.mem, sizes.mem_share, resource=resources, share=target.mem_share)
-            test_days.append(test.days)
             used = True
+        if used:
+            test_days.append(w.cut(min(SPLITS))[1].days)
         resources += used
     if not share.size:
         raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")

@@ -62,11 +62,11 @@ class KnownFleet:
 
 
 def test_stated_risk_holds_on_a_fleet_whose_true_peak_distribution_is_known() -> None:
-    fleet = KnownFleet(resources=60, seed=7)
-    windows = [fleet.lookback(i) for i in range(60)]
+    fleet = KnownFleet(resources=120, seed=7)
+    windows = [fleet.lookback(i) for i in range(120)]
     target = RiskTarget()
     margins = calibrate(windows, target=target, horizon_days=DAYS)
-    assert margins.backed and margins.resources == 60
+    assert margins.backed and margins.resources == 120
     sizes = [size_for_risk(w, margins, horizon_days=DAYS) for w in windows]
     cpu_share = np.mean([fleet.cpu_share_above(i, s.cpu_cores) for i, s in enumerate(sizes)])
     mem_chance = np.mean([fleet.mem_chance_above(i, s.mem_gib) for i, s in enumerate(sizes)])
