@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Finding, Recommendation, Skipped
+from services.recommend.risk_sizing import FleetMargins, RiskSizing, RiskTarget, UsageWindow, size_for_risk
 from services.recommend.usage import Requirement, percentile_of, required_capacity
 from services.recommend.window import as_utc_series, step_seconds_of
 
@@ -135,6 +136,19 @@ class ContainerSettings(CapacitySettings):
     vcpu_hour: float = Field(DEFAULT_VCPU_HOUR, ge=0.0, description="Price of one requested core for one hour.")
     gib_hour: float = Field(DEFAULT_GIB_HOUR, ge=0.0, description="Price of one requested GiB for one hour.")
     tolerance: float = Field(0.1, ge=0.0, le=1.0, description="Changes under this fraction of the request: optimized.")
+    risk_cpu_share: float = Field(
+        0.005, gt=0.0, lt=1.0, description="Stated risk: share of CPU samples above the request (throttling)."
+    )
+    risk_mem_share: float = Field(
+        0.001, gt=0.0, lt=1.0, description="Stated risk: share of memory samples above the request (OOM risk)."
+    )
+    risk_mem_chance: float = Field(
+        0.05, gt=0.0, lt=1.0, description="Stated risk: chance of any memory sample above the request over the horizon."
+    )
+
+    def risk_target(self) -> RiskTarget:
+        """The stated risk the fleet-calibrated sizer sizes requests for."""
+        return RiskTarget(self.risk_cpu_share, self.risk_mem_share, self.risk_mem_chance)
 
 
 @dataclass(frozen=True)
@@ -158,8 +172,14 @@ def rightsize_container(
     settings: ContainerSettings | None = None,
     cpu_forecast_peak: float | None = None,
     mem_forecast_peak: float | None = None,
+    margins: FleetMargins | None = None,
 ) -> Recommendation | Skipped:
-    """Requests and limits for CPU and memory, leaving alone any resource an HPA scales on (VPA's rule)."""
+    """Requests and limits for CPU and memory, leaving alone any resource an HPA scales on (VPA's rule).
+
+    With `margins` learnt on the fleet (risk_sizing.calibrate) and enough of them to back the stated risk, the
+    requests are the smallest meeting that risk over the horizon, and the reasons say the risk expected at
+    them and at the next smaller size; otherwise the decaying-histogram sizing below applies.
+    """
     s = settings or ContainerSettings()
     rid = facts.resource_id
     scaled = {m.lower() for m in facts.hpa_metrics} & {"cpu", "memory"}
@@ -180,8 +200,9 @@ def rightsize_container(
     )
     if isinstance(sizing, str):
         return Skipped(rid, "container_rightsize", sizing)
-    cpu_req = facts.cpu_request if "cpu" in scaled else round(sizing.cpu_cores, 3)
-    mem_req = facts.memory_request if "memory" in scaled else round(sizing.mem_gib, 3)
+    risk = _risk_sizing(facts, cpu_cores, mem_gib, margins, s.horizon_hours)
+    cpu_req = facts.cpu_request if "cpu" in scaled else round(risk.cpu_cores if risk else sizing.cpu_cores, 3)
+    mem_req = facts.memory_request if "memory" in scaled else round(risk.mem_gib if risk else sizing.mem_gib, 3)
     peak_cpu = float(as_utc_series(cpu_cores).max()) * (1.0 + s.cpu_headroom)
     peak_mem = float(as_utc_series(mem_gib).max()) * (1.0 + s.memory_headroom)
     if s.limit_mode == "peak":
@@ -194,6 +215,14 @@ def rightsize_container(
         _sentence("CPU", sizing.cpu, "cores", s.cpu_stat, s),
         _sentence("memory", sizing.memory, "GiB", s.memory_stat, s),
     ]
+    if risk is not None and margins is not None:
+        reasons = [
+            f"sized for the stated risk ({margins.target.describe()}); {margins.describe()}",
+            f"expected at the proposed {risk.proposed.words()}",
+            f"expected at the next smaller size, {risk.smaller.words()}",
+        ]
+        if risk.one_offs:
+            reasons.append(f"{risk.one_offs} past memory peak(s) did not recur and do not set the size")
     for resource in sorted(scaled):
         reasons.append(f"{resource} request kept at its current value: {hpa} scales this workload on {resource}")
     current_cost = facts.cpu_request * s.vcpu_hour + facts.memory_request * s.gib_hour
@@ -233,6 +262,17 @@ def rightsize_container(
         monthly_savings_list=max(saving, 0.0),
         monthly_savings_effective=max(saving, 0.0),
     )
+
+
+def _risk_sizing(
+    facts: ContainerFacts, cpu_cores: pd.Series, mem_gib: pd.Series, margins: FleetMargins | None, horizon_hours: float
+) -> RiskSizing | None:
+    """The fleet-calibrated sizing for the stated risk, or None without margins that back it."""
+    if margins is None or not margins.backed:
+        return None
+    frame = pd.DataFrame({"cpu_used_cores": as_utc_series(cpu_cores), "mem_used_gib": as_utc_series(mem_gib)})
+    frame = frame.assign(cpu_provisioned_cores=facts.cpu_request, mem_provisioned_gib=facts.memory_request)
+    return size_for_risk(UsageWindow.from_frame(frame.dropna()), margins, horizon_days=horizon_hours / 24.0)
 
 
 def _finding(facts: ContainerFacts, cpu_req: float, mem_req: float, tolerance: float) -> Finding:

@@ -17,7 +17,7 @@ from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import commitment_discounts, recommend_commitments, spot_candidates
 from services.recommend.config import RecommendSettings
-from services.recommend.containers import ContainerFacts, rightsize_container
+from services.recommend.containers import ContainerFacts, ContainerSettings, rightsize_container
 from services.recommend.dedupe import adjusted_hourly_spend, deduplicate
 from services.recommend.idle import idle_machine, unattached_resources
 from services.recommend.inputs import (
@@ -30,6 +30,7 @@ from services.recommend.inputs import (
 )
 from services.recommend.registry import ResourceContext, plugin_outcomes
 from services.recommend.rightsize import VMFacts, rightsize_instance
+from services.recommend.risk_sizing import FleetMargins, RiskSizingError, UsageWindow, calibrate
 from services.recommend.runway import budget_runway, capacity_runway, group_runway
 from services.recommend.schedule import offhours_schedule
 
@@ -81,9 +82,11 @@ def run_fleet(
     outcomes: list[Outcome] = []
     usages: dict[str, _Usage] = {}
     for item in fleet:
-        usage = _read(session, store, item, settings, now)
-        usages[item.key] = usage
-        outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now))
+        usages[item.key] = _read(session, store, item, settings, now)
+    margins = container_margins(fleet, usages, settings.container)
+    for item in fleet:
+        usage = usages[item.key]
+        outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now, margins))
         if item.resource.kind in (*MACHINE_KINDS, "container"):
             context = ResourceContext(item.resource, usage.cpu, usage.memory, usage.forecasts, catalog, now, None)
             outcomes.extend(plugin_outcomes(context, settings.plugins))
@@ -146,12 +149,41 @@ def _read(session: Session, store: MetricStore, item: FleetResource, s: Recommen
     return usage
 
 
+def container_margins(
+    fleet: list[FleetResource], usages: dict[str, _Usage], settings: ContainerSettings
+) -> FleetMargins | None:
+    """The containers' margins for the stated risk, learnt on their own usage split in time (None: no fleet)."""
+    windows = []
+    for item in fleet:
+        usage, r = usages[item.key], item.resource
+        if r.kind != "container" or usage.cpu is None or usage.memory is None or not r.vcpus or not r.memory_gib:
+            continue
+        frame = pd.DataFrame(
+            {"cpu_used_cores": usage.cpu * r.vcpus / 100.0, "mem_used_gib": usage.memory * r.memory_gib / 100.0}
+        )
+        frame = frame.assign(cpu_provisioned_cores=r.vcpus, mem_provisioned_gib=r.memory_gib).dropna()
+        if len(frame) > 1:
+            windows.append(UsageWindow.from_frame(frame))
+    if not windows:
+        return None
+    try:
+        return calibrate(windows, target=settings.risk_target(), horizon_days=settings.horizon_hours / 24.0)
+    except RiskSizingError:
+        return None
+
+
 def _per_resource(
-    item: FleetResource, usage: _Usage, catalog: Catalog, s: RecommendSettings, ratios: dict[str, float], now: datetime
+    item: FleetResource,
+    usage: _Usage,
+    catalog: Catalog,
+    s: RecommendSettings,
+    ratios: dict[str, float],
+    now: datetime,
+    margins: FleetMargins | None = None,
 ) -> Iterable[Outcome]:
     r = item.resource
     if r.kind == "container":
-        yield from _container(item, usage, s, now)
+        yield from _container(item, usage, s, now, margins)
         return
     if r.kind not in MACHINE_KINDS:
         return
@@ -208,7 +240,9 @@ def _vm(
     )
 
 
-def _container(item: FleetResource, usage: _Usage, s: RecommendSettings, now: datetime) -> Iterable[Outcome]:
+def _container(
+    item: FleetResource, usage: _Usage, s: RecommendSettings, now: datetime, margins: FleetMargins | None
+) -> Iterable[Outcome]:
     """Container usage is percent of its request; HPA facts come from the tags hpa and hpa_metrics."""
     r = item.resource
     if usage.cpu is None or usage.memory is None or not r.vcpus or not r.memory_gib:
@@ -238,6 +272,7 @@ def _container(item: FleetResource, usage: _Usage, s: RecommendSettings, now: da
         settings=s.container,
         cpu_forecast_peak=None if cpu_peak is None else cpu_peak * r.vcpus / 100.0,
         mem_forecast_peak=None if mem_peak is None else mem_peak * r.memory_gib / 100.0,
+        margins=margins,
     )
 
 
@@ -310,8 +345,9 @@ def _budget_runways(run: FleetRun, session: Session, s: RecommendSettings, now: 
     first = date(now.year, now.month, 1)
     for scope, budget in sorted(s.budgets.items()):
         provider = None if scope == "total" else scope
-        costs = cost_by_day(session, columns=("billed",), start=first, end=now.date() + timedelta(days=1),
-                            provider=provider)
+        costs = cost_by_day(
+            session, columns=("billed",), start=first, end=now.date() + timedelta(days=1), provider=provider
+        )
         key = f"budget:{scope}"
         series_id = "cost:total" if provider is None else f"cost:provider:{provider}"
         if costs.empty:
