@@ -119,11 +119,18 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
 
 
 def recurring_peak(peaks: np.ndarray) -> float:
-    """The highest level reached by two blocks that are not neighbours: two separate episodes, not one long one."""
-    if peaks.size < 3:
-        return float(peaks.max())
-    i, j = np.triu_indices(peaks.size, k=2)
-    return float(np.max(np.minimum(peaks[i], peaks[j])))
+    """The highest level that recurs: reached in two separate episodes (runs of neighbouring blocks) or still
+    reached in the latest block (an episode not over yet, such as a new normal after a deployment).
+
+    A boot, a restore or a job that kept usage high for three days in a row and then ended is one episode,
+    however many blocks it covers; a nightly or weekly job comes back after quieter blocks and so recurs.
+    """
+    for level in np.unique(peaks)[::-1]:
+        above = peaks >= level
+        episodes = int(above[0]) + int(np.sum(above[1:] & ~above[:-1]))
+        if episodes >= 2 or above[-1]:
+            return float(level)
+    return float(peaks.max())
 
 
 def share_level(t: np.ndarray, x: np.ndarray, *, end: float, share: float, horizon_days: float) -> float:

@@ -144,3 +144,17 @@ def test_risk_targets_parse_a_share_or_keys_and_refuse_nonsense() -> None:
     for bad in ("lots", "cpu=2", "disk=0.1", "0"):
         with pytest.raises(RiskSizingError):
             RiskTarget.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("peaks", "recurs"),
+    [
+        ([5, 5, 5, 1, 1, 1, 1.2], 1.2),  # a three-day episode that ended: a one-off, however long
+        ([5, 1, 5, 1, 1, 1, 1.2], 5.0),  # the same level in two separate episodes: it recurs
+        ([1, 1, 1, 1, 5, 5, 5], 5.0),  # a new level still there at the end: not over, so it counts
+    ],
+)
+def test_a_peak_recurs_in_two_separate_episodes_or_while_it_lasts(peaks: list[float], recurs: float) -> None:
+    from services.recommend.peaks import recurring_peak
+
+    assert recurring_peak(np.array(peaks)) == recurs
