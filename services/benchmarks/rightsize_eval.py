@@ -27,6 +27,7 @@ from services.recommend.usage import statistic
 COLUMNS = ("timestamp", "cpu_used_cores", "cpu_provisioned_cores", "mem_used_gib", "mem_provisioned_gib")
 LOOKBACK = pd.Timedelta(days=14)
 MAX_GAP = timedelta(hours=1)
+MIN_LOOKBACK_HOURS = 24.0  # less than a day of usage shows no daily peak to size for
 OURS = "headroom"
 COMPUTE_OPTIMIZER = "Compute-Optimizer-like (CPU p99.5 +20%, mem max +20%)"
 
@@ -215,6 +216,13 @@ def evaluate(traces: list[Trace], *, name: str, prices: UnitPrices, target: Risk
         lookback, evaluation = trace.split()
         if len(lookback) < 2 or evaluation.empty:
             result.no_recommendation[trace.name] = "no data in the lookback or the evaluation window"
+            continue
+        hours = (lookback.index[-1] - lookback.index[0]).total_seconds() / 3600.0 + trace.step_seconds / 3600.0
+        if hours < MIN_LOOKBACK_HOURS:
+            result.no_recommendation[trace.name] = (
+                f"not enough data: {hours:.1f} hours of usage in the lookback, "
+                f"at least {MIN_LOOKBACK_HOURS:.0f} are needed"
+            )
             continue
         parts.append((trace, lookback, evaluation, UsageWindow.from_frame(lookback)))
     if not parts:

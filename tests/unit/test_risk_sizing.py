@@ -158,3 +158,12 @@ def test_a_peak_recurs_in_two_separate_episodes_or_while_it_lasts(peaks: list[fl
     from services.recommend.peaks import recurring_peak
 
     assert recurring_peak(np.array(peaks)) == recurs
+
+
+def test_a_few_resources_that_change_regime_do_not_multiply_everyone_elses_cpu() -> None:
+    cpus, mems = flat_memory_fleet(40, seed=9)
+    steady = calibrate([window(c, m, cores=4.0) for c, m in zip(cpus, mems, strict=True)], target=RiskTarget())
+    for i in range(3):  # idle for nine days, then busy: no margin on the idle days foresees the busy ones
+        cpus[i][: 9 * PER_DAY] *= 0.05
+    changed = calibrate([window(c, m, cores=4.0) for c, m in zip(cpus, mems, strict=True)], target=RiskTarget())
+    assert changed.cpu_margin < 1.1 * steady.cpu_margin
