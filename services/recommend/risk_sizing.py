@@ -21,9 +21,10 @@ FLOOR_SHARE = 0.02  # no size below 2% of what is provisioned: idle machines sti
 GRID = np.geomspace(0.25, 16.0, 640)  # margins tried, as multiples of a model's size (0.65% apart)
 SMALLER_STEP = 0.1  # "the next smaller size": 10% below the recommendation
 SURPRISE_MARGIN, SURPRISE_SHARE = 2.0, 0.05  # a (resource, cut) pair with over 5% of its later samples above twice
-# its model's size changed regime (idle one week, busy the next): no margin prevents that, and making every other
-# resource pay for it would multiply the fleet's size, so mean shares are met without such pairs (the benchmark
-# still counts them)
+# its model's size changed regime (idle one week, busy the next): no margin prevents that. Its share counts in the
+# fleet's mean as it stands at twice the size, and the other resources are not squeezed below a quarter of the
+# target to make up for it: a few regime changes must not multiply the whole fleet's size
+STEADY_FLOOR = 0.25
 
 
 class RiskSizingError(ValueError):
@@ -192,11 +193,22 @@ class _Candidate:
         np.maximum.at(out, np.asarray(self.resource), np.asarray(values))
         return out[np.isfinite(out)]
 
+    def _split(self) -> tuple[np.ndarray, np.ndarray]:
+        shares = np.asarray(self.share)
+        at_double = shares[:, int(np.searchsorted(GRID, SURPRISE_MARGIN))]
+        steady = at_double <= SURPRISE_SHARE
+        return shares[steady] if steady.any() else shares, at_double[~steady]
+
     def mean_share(self) -> np.ndarray:
         """Per margin, the mean share of test samples above it over the items that did not change regime."""
-        shares = np.asarray(self.share)
-        steady = shares[:, int(np.searchsorted(GRID, SURPRISE_MARGIN))] <= SURPRISE_SHARE
-        return shares[steady].mean(axis=0) if steady.any() else shares.mean(axis=0)
+        return self._split()[0].mean(axis=0)
+
+    def margin_for(self, limit: float) -> int:
+        """The least margin whose fleet mean share is within `limit`, regime changes counted at twice the size,
+        and no larger than the margin bringing the steady items to STEADY_FLOOR x `limit`."""
+        steady, changed = self._split()
+        total = (steady.sum(axis=0) + changed.sum()) / (steady.shape[0] + changed.size)
+        return min(_smallest_margin(total, limit), _smallest_margin(steady.mean(axis=0), STEADY_FLOOR * limit))
 
     def any_share(self) -> np.ndarray:
         worst = np.asarray(self.worst)
@@ -257,8 +269,8 @@ class FleetMargins:
             f"margins learnt on {self.resources} resources x {len(SPLITS)} cuts of their lookback{caveat}: "
             f"CPU x{self.cpu_margin:.3f} on the {self.cpu_variant} level, memory x{self.mem_peak_margin:.3f} on the "
             f"peak tail (spread {self.mem_spread:g}) and x{self.mem_share_margin:.3f} on the "
-            f"{self.target.mem_share:.2%} level (shares met without the cuts that changed regime: over "
-            f"{SURPRISE_SHARE:.0%} of samples above {SURPRISE_MARGIN:g}x the size)"
+            f"{self.target.mem_share:.2%} level (cuts that changed regime, over {SURPRISE_SHARE:.0%} of samples "
+            f"above {SURPRISE_MARGIN:g}x the size, counted as they stand there)"
         )
 
 
@@ -296,7 +308,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
         resources += used
     if not share.size:
         raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")
-    cpu_pick = {v: _smallest_margin(c.mean_share(), target.cpu_share) for v, c in cpu.items()}
+    cpu_pick = {v: c.margin_for(target.cpu_share) for v, c in cpu.items()}
     variant = min(CPU_VARIANTS, key=lambda v: GRID[cpu_pick[v]] * sum(cpu[v].size))
     chance = target.mem_any
     if horizon_days is not None and horizon_days > float(np.mean(test_days)):
@@ -309,7 +321,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
         mem_spread=spread,
         cpu_index=cpu_pick[variant],
         mem_peak_index=mem_pick[spread][0],
-        mem_share_index=_smallest_margin(share.mean_share(), target.mem_share),
+        mem_share_index=share.margin_for(target.mem_share),
         items=len(share.size),
         resources=resources,
         backed=mem_pick[spread][1],
