@@ -8,7 +8,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Finding, Recommendation, Skipped
-from services.recommend.risk_sizing import FleetMargins, RiskSizing, RiskTarget, UsageWindow, size_for_risk
+from services.recommend.risk_sizing import FleetMargins, size_usage_for_risk
+from services.recommend.risk_target import RiskSettings
 from services.recommend.usage import Requirement, percentile_of, required_capacity
 from services.recommend.window import as_utc_series, step_seconds_of
 
@@ -125,7 +126,7 @@ def size_capacity(
     return CapacitySizing(cpu=cpu, memory=memory, coverage_hours=hours)
 
 
-class ContainerSettings(CapacitySettings):
+class ContainerSettings(CapacitySettings, RiskSettings):
     """Container requests from CapacitySettings; limits from a ratio to the request or from the observed peak."""
 
     limit_mode: str = Field("ratio", pattern="^(ratio|peak)$", description="'ratio': request x ratio; 'peak'.")
@@ -136,19 +137,6 @@ class ContainerSettings(CapacitySettings):
     vcpu_hour: float = Field(DEFAULT_VCPU_HOUR, ge=0.0, description="Price of one requested core for one hour.")
     gib_hour: float = Field(DEFAULT_GIB_HOUR, ge=0.0, description="Price of one requested GiB for one hour.")
     tolerance: float = Field(0.1, ge=0.0, le=1.0, description="Changes under this fraction of the request: optimized.")
-    risk_cpu_share: float = Field(
-        0.005, gt=0.0, lt=1.0, description="Stated risk: share of CPU samples above the request (throttling)."
-    )
-    risk_mem_share: float = Field(
-        0.001, gt=0.0, lt=1.0, description="Stated risk: share of memory samples above the request (OOM risk)."
-    )
-    risk_mem_chance: float = Field(
-        0.05, gt=0.0, lt=1.0, description="Stated risk: chance of any memory sample above the request over the horizon."
-    )
-
-    def risk_target(self) -> RiskTarget:
-        """The stated risk the fleet-calibrated sizer sizes requests for."""
-        return RiskTarget(self.risk_cpu_share, self.risk_mem_share, self.risk_mem_chance)
 
 
 @dataclass(frozen=True)
@@ -200,7 +188,13 @@ def rightsize_container(
     )
     if isinstance(sizing, str):
         return Skipped(rid, "container_rightsize", sizing)
-    risk = _risk_sizing(facts, cpu_cores, mem_gib, margins, s.horizon_hours)
+    risk = size_usage_for_risk(
+        cpu_cores,
+        mem_gib,
+        provisioned=(facts.cpu_request, facts.memory_request),
+        margins=margins,
+        horizon_days=s.horizon_hours / 24.0,
+    )
     cpu_req = facts.cpu_request if "cpu" in scaled else round(risk.cpu_cores if risk else sizing.cpu_cores, 3)
     mem_req = facts.memory_request if "memory" in scaled else round(risk.mem_gib if risk else sizing.mem_gib, 3)
     peak_cpu = float(as_utc_series(cpu_cores).max()) * (1.0 + s.cpu_headroom)
@@ -262,17 +256,6 @@ def rightsize_container(
         monthly_savings_list=max(saving, 0.0),
         monthly_savings_effective=max(saving, 0.0),
     )
-
-
-def _risk_sizing(
-    facts: ContainerFacts, cpu_cores: pd.Series, mem_gib: pd.Series, margins: FleetMargins | None, horizon_hours: float
-) -> RiskSizing | None:
-    """The fleet-calibrated sizing for the stated risk, or None without margins that back it."""
-    if margins is None or not margins.backed:
-        return None
-    frame = pd.DataFrame({"cpu_used_cores": as_utc_series(cpu_cores), "mem_used_gib": as_utc_series(mem_gib)})
-    frame = frame.assign(cpu_provisioned_cores=facts.cpu_request, mem_provisioned_gib=facts.memory_request)
-    return size_for_risk(UsageWindow.from_frame(frame.dropna()), margins, horizon_days=horizon_hours / 24.0)
 
 
 def _finding(facts: ContainerFacts, cpu_req: float, mem_req: float, tolerance: float) -> Finding:

@@ -17,8 +17,9 @@ from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import commitment_discounts, recommend_commitments, spot_candidates
 from services.recommend.config import RecommendSettings
-from services.recommend.containers import ContainerFacts, ContainerSettings, rightsize_container
+from services.recommend.containers import ContainerFacts, rightsize_container
 from services.recommend.dedupe import adjusted_hourly_spend, deduplicate
+from services.recommend.fleet_margins import PercentUsage, learn_margins
 from services.recommend.idle import idle_machine, unattached_resources
 from services.recommend.inputs import (
     FleetResource,
@@ -30,11 +31,12 @@ from services.recommend.inputs import (
 )
 from services.recommend.registry import ResourceContext, plugin_outcomes
 from services.recommend.rightsize import VMFacts, rightsize_instance
-from services.recommend.risk_sizing import FleetMargins, RiskSizingError, UsageWindow, calibrate
+from services.recommend.risk_sizing import FleetMargins
 from services.recommend.runway import budget_runway, capacity_runway, group_runway
 from services.recommend.schedule import offhours_schedule
 
 MACHINE_KINDS = ("vm", "database")
+_Margins = dict[str, FleetMargins | None]  # "machine" and "container" -> their fleet's margins
 Outcome = Recommendation | Skipped
 
 
@@ -83,7 +85,7 @@ def run_fleet(
     usages: dict[str, _Usage] = {}
     for item in fleet:
         usages[item.key] = _read(session, store, item, settings, now)
-    margins = container_margins(fleet, usages, settings.container)
+    margins = _margins(fleet, usages, catalog, settings)
     for item in fleet:
         usage = usages[item.key]
         outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now, margins))
@@ -149,27 +151,32 @@ def _read(session: Session, store: MetricStore, item: FleetResource, s: Recommen
     return usage
 
 
-def container_margins(
-    fleet: list[FleetResource], usages: dict[str, _Usage], settings: ContainerSettings
-) -> FleetMargins | None:
-    """The containers' margins for the stated risk, learnt on their own usage split in time (None: no fleet)."""
-    windows = []
-    for item in fleet:
-        usage, r = usages[item.key], item.resource
-        if r.kind != "container" or usage.cpu is None or usage.memory is None or not r.vcpus or not r.memory_gib:
-            continue
-        frame = pd.DataFrame(
-            {"cpu_used_cores": usage.cpu * r.vcpus / 100.0, "mem_used_gib": usage.memory * r.memory_gib / 100.0}
-        )
-        frame = frame.assign(cpu_provisioned_cores=r.vcpus, mem_provisioned_gib=r.memory_gib).dropna()
-        if len(frame) > 1:
-            windows.append(UsageWindow.from_frame(frame))
-    if not windows:
-        return None
-    try:
-        return calibrate(windows, target=settings.risk_target(), horizon_days=settings.horizon_hours / 24.0)
-    except RiskSizingError:
-        return None
+def _margins(fleet: list[FleetResource], usages: dict[str, _Usage], catalog: Catalog, s: RecommendSettings) -> _Margins:
+    """Each kind's margins for its stated risk, learnt on that kind's usage across the fleet."""
+
+    def percent_usage(kinds: tuple[str, ...]) -> Iterable[PercentUsage]:
+        for item in fleet:
+            r, usage = item.resource, usages[item.key]
+            entry = catalog.find(r.provider, r.instance_type, r.region) if r.kind != "container" else None
+            vcpus, gib = (
+                r.vcpus or (entry.vcpus if entry else None),
+                r.memory_gib or (entry.memory_gib if entry else None),
+            )
+            if r.kind in kinds and usage.cpu is not None and usage.memory is not None and vcpus and gib:
+                yield usage.cpu, usage.memory, float(vcpus), float(gib)
+
+    container, vm = s.container, s.vm
+    return {
+        "container": learn_margins(
+            percent_usage(("container",)),
+            settings=container,
+            lookback_days=max(s.vm.lookback_days, s.idle.lookback_days, s.schedule.lookback_days),
+            horizon_hours=container.horizon_hours,
+        ),
+        "machine": learn_margins(
+            percent_usage(MACHINE_KINDS), settings=vm, lookback_days=vm.lookback_days, horizon_hours=vm.lead_time_hours
+        ),
+    }
 
 
 def _per_resource(
@@ -179,11 +186,12 @@ def _per_resource(
     s: RecommendSettings,
     ratios: dict[str, float],
     now: datetime,
-    margins: FleetMargins | None = None,
+    margins: _Margins | None = None,
 ) -> Iterable[Outcome]:
     r = item.resource
+    margins = margins or {}
     if r.kind == "container":
-        yield from _container(item, usage, s, now, margins)
+        yield from _container(item, usage, s, now, margins.get("container"))
         return
     if r.kind not in MACHINE_KINDS:
         return
@@ -196,7 +204,7 @@ def _per_resource(
         resource=r, cpu=usage.cpu, network_bytes=usage.network, settings=s.idle, effective_hourly=effective, end=now
     )
     yield offhours_schedule(resource=r, cpu=usage.cpu, settings=s.schedule, effective_hourly=effective, end=now)
-    yield _vm(r, usage, catalog, s, effective, now)
+    yield _vm(r, usage, catalog, s, effective, now, margins.get("machine"))
     for metric in sorted(s.runway.thresholds):  # any metric with a threshold: utilisation, a quota...
         history = usage.hourly.get(metric)
         if history is None:
@@ -212,7 +220,13 @@ def _per_resource(
 
 
 def _vm(
-    r: Resource, usage: _Usage, catalog: Catalog, s: RecommendSettings, effective: float | None, now: datetime
+    r: Resource,
+    usage: _Usage,
+    catalog: Catalog,
+    s: RecommendSettings,
+    effective: float | None,
+    now: datetime,
+    margins: FleetMargins | None,
 ) -> Outcome:
     entry = catalog.find(r.provider, r.instance_type, r.region)
     vcpus = r.vcpus or (entry.vcpus if entry else None)
@@ -237,6 +251,7 @@ def _vm(
         memory_forecast_peak_percent=forecast_peak(
             usage.forecasts.get(("memory_utilization", "p95")), now=now, hours=lead
         ),
+        margins=margins,
     )
 
 

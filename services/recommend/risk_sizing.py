@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from services.recommend.peaks import DAY_SECONDS, PeakModel, fit_peaks, recurring_share_level, share_level
+from services.recommend.risk_target import Risk, RiskSizingError, RiskTarget
+from services.recommend.window import as_utc_series
+
+__all__ = [
+    "FleetMargins",
+    "Risk",
+    "RiskSizing",
+    "RiskSizingError",
+    "RiskTarget",
+    "UsageWindow",
+    "calibrate",
+    "size_for_risk",
+    "size_usage_for_risk",
+]
 
 CPU_WINDOWS = ("all", "recent", "larger")  # the CPU level from the whole lookback, its later half, or the larger
 CPU_LEVELS = (2.0, 1.0, 0.2)  # ... at the share of samples the target allows times these (p99, p99.5, p99.9)
@@ -25,61 +39,6 @@ SURPRISE_MARGIN, SURPRISE_SHARE = 2.0, 0.05  # a (resource, cut) pair with over 
 # fleet's mean as it stands at twice the size, and the other resources are not squeezed below a quarter of the
 # target to make up for it: a few regime changes must not multiply the whole fleet's size
 STEADY_FLOOR = 0.25
-
-
-class RiskSizingError(ValueError):
-    """A risk target or a fleet the risk sizer cannot work with; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class RiskTarget:
-    """The risk a user accepts: shares of samples above the size, and the chance of any memory sample above it."""
-
-    cpu_share: float = 0.005
-    mem_share: float = 0.001
-    mem_any: float = 0.05
-
-    def __post_init__(self) -> None:
-        for name in ("cpu_share", "mem_share", "mem_any"):
-            value = getattr(self, name)
-            if not 0.0 < value < 1.0:
-                raise RiskSizingError(f"risk {name}={value!r} must be a fraction strictly between 0 and 1")
-
-    @classmethod
-    def parse(cls, text: str) -> RiskTarget:
-        """'0.02' scales the default (CPU share 2%, memory 4x the default too), or 'cpu=0.01,mem=0.002,mem_any=0.1'."""
-        text = text.strip()
-        try:
-            if "=" not in text:
-                return cls().scaled(_fraction(text) / cls().cpu_share)
-            keys = {"cpu": "cpu_share", "mem": "mem_share", "mem_any": "mem_any"}
-            values: dict[str, float] = {}
-            for part in text.split(","):
-                key, _, raw = part.partition("=")
-                if key.strip() not in keys:
-                    raise RiskSizingError(f"unknown risk key {key.strip()!r}")
-                values[keys[key.strip()]] = _fraction(raw)
-            return cls(**values)
-        except (ValueError, TypeError) as exc:
-            raise RiskSizingError(
-                f"risk {text!r} is not understood ({exc}); give a CPU share such as 0.005 or 0.5%, or "
-                "cpu=0.005,mem=0.001,mem_any=0.05"
-            ) from None
-
-    def scaled(self, factor: float) -> RiskTarget:
-        """Every share and the memory chance times `factor` (the chance capped below 1)."""
-        return RiskTarget(self.cpu_share * factor, self.mem_share * factor, min(self.mem_any * factor, 0.9))
-
-    def describe(self) -> str:
-        return (
-            f"CPU above the size in at most {self.cpu_share:.2%} of samples; memory in at most {self.mem_share:.2%}, "
-            f"with at most a 1 in {1 / self.mem_any:.0f} chance of any memory sample above it"
-        )
-
-
-def _fraction(text: str) -> float:
-    text = text.strip()
-    return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
 
 
 @dataclass(frozen=True)
@@ -332,30 +291,16 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
 
 
 @dataclass(frozen=True)
-class Risk:
-    """The risk expected at one size, from the fleet's calibration curves."""
-
-    cpu_cores: float
-    mem_gib: float
-    cpu_share: float
-    mem_share: float
-    mem_any: float
-
-    def words(self) -> str:
-        chance = f"1 in {1 / self.mem_any:.0f}" if self.mem_any > 0 else "under 1 in 100"
-        return (
-            f"{self.cpu_cores:.3g} cores / {self.mem_gib:.3g} GiB: CPU above it in {self.cpu_share:.2%} of samples, "
-            f"memory in {self.mem_share:.3%}, a {chance} chance ({self.mem_any:.1%}) of any memory sample above it"
-        )
-
-
-@dataclass(frozen=True)
 class RiskSizing:
     """A recommendation for a stated risk, with the risk expected there and at the next smaller size."""
 
     proposed: Risk
     smaller: Risk
     one_offs: int  # past memory peaks the model treats as one-offs (they do not set the size)
+    margins: FleetMargins
+    cpu_model: float  # the models' sizes the margins multiply, to read the risk of any other size
+    mem_share_model: float
+    mem_peak_model: float
 
     @property
     def cpu_cores(self) -> float:
@@ -364,6 +309,18 @@ class RiskSizing:
     @property
     def mem_gib(self) -> float:
         return self.proposed.mem_gib
+
+    def risk_at(self, cpu_cores: float, mem_gib: float) -> Risk:
+        """The risk expected at another size (a catalog type, the next smaller one), from the same curves."""
+        m = self.margins
+        mem_share = _curve_at(m.mem_share_curve, mem_gib / self.mem_share_model)
+        return Risk(
+            cpu_cores=cpu_cores,
+            mem_gib=mem_gib,
+            cpu_share=_curve_at(m.cpu_curve, cpu_cores / self.cpu_model),
+            mem_share=mem_share,
+            mem_any=max(_curve_at(m.mem_any_curve, mem_gib / self.mem_peak_model), mem_share),  # P(any) >= E[share]
+        )
 
 
 def _curve_at(curve: np.ndarray, margin: float) -> float:
@@ -386,14 +343,33 @@ def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float)
         cpu = max(cpu, float(np.quantile(w.cpu, 0.995, method="inverted_cdf")) * (1.0 + FALLBACK_HEADROOM))
         mem = max(mem, float(w.mem.max()) * (1.0 + FALLBACK_HEADROOM))
 
-    def risk(c: float, m: float) -> Risk:
-        return Risk(
-            cpu_cores=c,
-            mem_gib=m,
-            cpu_share=_curve_at(margins.cpu_curve, c / cpu_model),
-            mem_share=_curve_at(margins.mem_share_curve, m / sizes.mem_share),
-            mem_any=_curve_at(margins.mem_any_curve, m / peak_model),
-        )
-
+    sizing = RiskSizing(
+        Risk(cpu, mem, 0.0, 0.0, 0.0),
+        Risk(cpu, mem, 0.0, 0.0, 0.0),
+        sizes.peaks.one_offs if sizes.peaks else 0,
+        margins,
+        cpu_model,
+        sizes.mem_share,
+        peak_model,
+    )
     smaller = 1.0 - SMALLER_STEP
-    return RiskSizing(risk(cpu, mem), risk(cpu * smaller, mem * smaller), sizes.peaks.one_offs if sizes.peaks else 0)
+    return replace(sizing, proposed=sizing.risk_at(cpu, mem), smaller=sizing.risk_at(cpu * smaller, mem * smaller))
+
+
+def size_usage_for_risk(
+    cpu_cores: pd.Series,
+    mem_gib: pd.Series,
+    *,
+    provisioned: tuple[float, float],
+    margins: FleetMargins | None,
+    horizon_days: float,
+) -> RiskSizing | None:
+    """size_for_risk on usage series in cores and GiB (provisioned = current cores and GiB, for the floors), or
+    None without margins that back the stated risk (no fleet, or too few resources to learn from)."""
+    if margins is None or not margins.backed:
+        return None
+    frame = pd.DataFrame({"cpu_used_cores": as_utc_series(cpu_cores), "mem_used_gib": as_utc_series(mem_gib)}).dropna()
+    if len(frame) < 2:
+        return None
+    frame = frame.assign(cpu_provisioned_cores=provisioned[0], mem_provisioned_gib=provisioned[1])
+    return size_for_risk(UsageWindow.from_frame(frame), margins, horizon_days=horizon_days)
