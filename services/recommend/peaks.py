@@ -119,16 +119,19 @@ def fit_peaks(t: np.ndarray, x: np.ndarray, *, end: float, one_off_probability: 
 
 
 def recurring_peak(peaks: np.ndarray) -> float:
-    """The highest level that recurs: reached in two separate episodes (runs of neighbouring blocks) or still
-    reached in the latest block (an episode not over yet, such as a new normal after a deployment).
+    """The highest level that recurs: reached in two separate episodes (runs of neighbouring blocks), in a run as
+    long as a third of the window (how the workload runs, such as its working days, not an episode) or still in
+    the latest block (not over yet, such as a new normal after a deployment).
 
-    A boot, a restore or a job that kept usage high for three days in a row and then ended is one episode,
+    A boot, a restore or a job that kept usage high for three days of fourteen and then ended is one episode,
     however many blocks it covers; a nightly or weekly job comes back after quieter blocks and so recurs.
     """
+    longest = max(2, int(np.ceil(peaks.size / 3.0)))
     for level in np.unique(peaks)[::-1]:
-        above = peaks >= level
-        episodes = int(above[0]) + int(np.sum(above[1:] & ~above[:-1]))
-        if episodes >= 2 or above[-1]:
+        above = np.concatenate([[False], peaks >= level, [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(above))
+        runs = edges[1::2] - edges[::2]  # lengths of the runs of blocks at or above the level
+        if runs.size >= 2 or runs.max() >= longest or above[-2]:
             return float(level)
     return float(peaks.max())
 

@@ -169,6 +169,10 @@ class _Candidate:
         total = (steady.sum(axis=0) + changed.sum()) / (steady.shape[0] + changed.size)
         return min(_smallest_margin(total, limit), _smallest_margin(steady.mean(axis=0), STEADY_FLOOR * limit))
 
+    def steady_margin_for(self, limit: float) -> int:
+        """The least margin whose mean share over the items that did not change regime is within `limit`."""
+        return _smallest_margin(self.mean_share(), limit)
+
     def any_share(self) -> np.ndarray:
         worst = np.asarray(self.worst)
         return np.mean(worst[:, None] > GRID[None, :], axis=0)
@@ -280,7 +284,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
         mem_spread=spread,
         cpu_index=cpu_pick[variant],
         mem_peak_index=mem_pick[spread][0],
-        mem_share_index=share.margin_for(target.mem_share),
+        mem_share_index=share.steady_margin_for(target.mem_share),  # memory's chance of any sample rules the rest
         items=len(share.size),
         resources=resources,
         backed=mem_pick[spread][1],

@@ -149,8 +149,9 @@ def test_risk_targets_parse_a_share_or_keys_and_refuse_nonsense() -> None:
 @pytest.mark.parametrize(
     ("peaks", "recurs"),
     [
-        ([5, 5, 5, 1, 1, 1, 1.2], 1.2),  # a three-day episode that ended: a one-off, however long
+        ([5, 5, 5, *[1] * 10, 1.2], 1.2),  # three days of fourteen, then over: a one-off, however long
         ([5, 1, 5, 1, 1, 1, 1.2], 5.0),  # the same level in two separate episodes: it recurs
+        ([5, 5, 5, 5, 5, 1, 1], 5.0),  # five working days of a week: how the workload runs, not an episode
         ([1, 1, 1, 1, 5, 5, 5], 5.0),  # a new level still there at the end: not over, so it counts
     ],
 )
