@@ -133,16 +133,14 @@ def _above(ratios: np.ndarray) -> np.ndarray:
 class _Candidate:
     share: list[np.ndarray] = field(default_factory=list)  # per item: share of test samples above each margin
     worst: list[float] = field(default_factory=list)  # per item: the largest test / model ratio
-    needed: list[float] = field(default_factory=list)  # per item: the margin leaving `share` of test samples above
     size: list[float] = field(default_factory=list)  # per item: the model's size
     resource: list[int] = field(default_factory=list)
 
-    def add(self, test: np.ndarray, size: float, *, resource: int, share: float, floor: float = 0.0) -> None:
+    def add(self, test: np.ndarray, size: float, *, resource: int, floor: float = 0.0) -> None:
         """One (resource, cut): test usage against the model's size; samples at or below `floor` never count."""
         ratios = np.where(test <= floor, 0.0, test / size)
         self.share.append(_above(ratios))
         self.worst.append(float(ratios.max()))
-        self.needed.append(float(np.quantile(ratios, 1.0 - share)))
         self.size.append(size)
         self.resource.append(resource)
 
@@ -259,12 +257,10 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
                 continue
             sizes = model_sizes(fit, horizon_days=test.days, target=target)
             for v in CPU_VARIANTS:
-                cpu[v].add(test.cpu, sizes.cpu[v], resource=resources, share=target.cpu_share)
+                cpu[v].add(test.cpu, sizes.cpu[v], resource=resources)
             for s in MEM_SPREADS:
-                mem[s].add(
-                    test.mem, sizes.mem_peak[s], resource=resources, share=target.mem_share, floor=sizes.mem_recurring
-                )
-            share.add(test.mem, sizes.mem_share, resource=resources, share=target.mem_share)
+                mem[s].add(test.mem, sizes.mem_peak[s], resource=resources, floor=sizes.mem_recurring)
+            share.add(test.mem, sizes.mem_share, resource=resources)
             used = True
         if used:
             test_days.append(w.cut(min(SPLITS))[1].days)
