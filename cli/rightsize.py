@@ -35,7 +35,10 @@ def rightsize_eval_command(
         ),
     ],
     save_recommendations: Annotated[
-        Path | None, typer.Option("--save-recommendations", help="Also write resource,cpu_cores,mem_gib")
+        Path | None,
+        typer.Option(
+            "--save-recommendations", help="Also write resource,cpu_cores,mem_gib at the stated risk (--risk)"
+        ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Where rightsize_<dataset>.md and .csv go")] = Path(
         "bench/results"
@@ -84,21 +87,28 @@ def rightsize_eval_command(
     markdown = report_markdown(result, traces, skipped, prices)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
+    written[0].write_text(markdown, encoding="utf-8")
+    result.scores.to_csv(written[1], index=False, float_format="%.6g")
+    if save_recommendations is not None:  # first: the frontier below takes minutes on a large fleet
+        rows = write_recommendations(result, save_recommendations)
+        written.append(save_recommendations)
+        err.print(f"{rows} recommendations", highlight=False)
     if draw_frontier and not result.scores.empty:
         targets = frontier_targets()
         targets += [] if target in targets else [target]
         points = frontier(traces, name=name, prices=prices, targets=targets, baseline=result)
-        png = frontier_png(points, out_dir / f"rightsize_{name}_frontier.png", name=name)
-        markdown += "\n" + frontier_markdown(points, name=name) + f"\n![savings against risk]({png.name})\n"
         points.to_csv(out_dir / f"rightsize_{name}_frontier.csv", index=False, float_format="%.6g")
-        written += [png, out_dir / f"rightsize_{name}_frontier.csv"]
+        markdown += "\n" + frontier_markdown(points, name=name)
+        written.append(out_dir / f"rightsize_{name}_frontier.csv")
+        try:
+            png = frontier_png(points, out_dir / f"rightsize_{name}_frontier.png", name=name)
+        except ImportError as exc:
+            err.print(f"[yellow]no PNG[/yellow]: {exc}; install matplotlib (pip install -e .)", highlight=False)
+        else:
+            markdown += f"\n![savings against risk]({png.name})\n"
+            written.append(png)
+        written[0].write_text(markdown, encoding="utf-8")
     typer.echo(markdown)
-    written[0].write_text(markdown, encoding="utf-8")
-    result.scores.to_csv(written[1], index=False, float_format="%.6g")
-    if save_recommendations is not None:
-        rows = write_recommendations(result, save_recommendations)
-        written.append(save_recommendations)
-        err.print(f"{rows} recommendations", highlight=False)
     err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
     if result.scores.empty:
         raise typer.Exit(2)
