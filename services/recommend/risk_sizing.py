@@ -182,7 +182,7 @@ def _smallest_margin(curve: np.ndarray, limit: float) -> int:
     return int(ok[0]) if ok.size else GRID.size - 1
 
 
-def _conformal_margin(worst: Sequence[float], chance: float) -> tuple[int, bool]:
+def _conformal_margin(worst: Sequence[float] | np.ndarray, chance: float) -> tuple[int, bool]:
     """Split-conformal margin: the ceil((n+1)(1-chance))-th smallest worst ratio; False when n is too small."""
     ordered = np.sort(np.asarray(worst))
     rank = math.ceil((ordered.size + 1) * (1.0 - chance))
