@@ -278,11 +278,13 @@ def demo(
 
 
 def _register_benchmarks() -> None:
+    from cli.autoscale import autoscale_eval_command
     from cli.eval import eval_command
     from cli.rightsize import rightsize_eval_command
 
     cli.command("eval")(eval_command)
     cli.command("rightsize-eval")(rightsize_eval_command)
+    cli.command("autoscale-eval")(autoscale_eval_command)
 
 
 _register_benchmarks()
