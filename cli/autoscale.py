@@ -1,19 +1,26 @@
-"""`headroom autoscale-eval DIR`: the autoscaling benchmark of BENCHMARK.md, Headroom's policy beside the baselines."""
+"""`headroom autoscale-eval DIR` (the autoscaling benchmark) and `headroom autoscale plan|simulate` for one group."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from collector.cleaning import CleaningError, load_series_csv
+from services.autoscaling.emit import PlanError
+from services.autoscaling.group import PLATFORMS, emit, plan_group
 from services.autoscaling.settings import ScalingSettings
+from services.autoscaling.trace import TraceError, split_trace
 from services.benchmarks.autoscale_eval import (
+    MAX_GAP,
     AutoscaleEvalError,
     evaluate,
     load_traces,
@@ -49,7 +56,7 @@ def autoscale_eval_command(
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for name, reason in skipped.items():
-        err.print(f"[yellow]skipped[/yellow] {reason}" if name in reason else f"skipped {name}: {reason}",
+        err.print(f"[yellow]skipped[/yellow] {reason if reason.startswith(name) else name + ': ' + reason}",
                   highlight=False, soft_wrap=True)
     name = directory.resolve().name
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -73,3 +80,67 @@ def autoscale_eval_command(
     err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
     if result.scores.empty:
         raise typer.Exit(2)
+
+
+autoscale_cli = typer.Typer(help="Predictive autoscaling: replay a group's demand, plan its next 48 hours.",
+                            no_args_is_help=True)
+
+
+def register(cli: typer.Typer) -> None:
+    """Add `headroom autoscale plan|simulate` to cli."""
+    cli.add_typer(autoscale_cli, name="autoscale")
+
+
+def _load(path: Path) -> pd.Series:
+    try:
+        y, _ = load_series_csv(path, MAX_GAP)
+    except CleaningError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    return y
+
+
+@autoscale_cli.command("simulate")
+def autoscale_simulate(
+    demand: Annotated[Path, typer.Argument(help="timestamp,value CSV of the group's demand", exists=True,
+                                           dir_okay=False)],
+    risk: Annotated[float, typer.Option(min=0.0001, max=0.49, help="Planned risk of under-provisioning")] = 0.1,
+) -> None:
+    """Replay the last week of a group's demand through Headroom's plan and the baselines (the protocol's table)."""
+    try:
+        trace = split_trace(demand.stem, _load(demand))
+        settings = ScalingSettings(risk=risk)
+    except (TraceError, ValidationError) as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    result = evaluate([trace], name=demand.stem, settings=settings)
+    typer.echo(report_markdown(result, settings))
+    typer.echo(f"Plan: {result.choices[trace.name]}")
+
+
+@autoscale_cli.command("plan")
+def autoscale_plan(
+    demand: Annotated[Path, typer.Argument(help="timestamp,value CSV of the group's demand", exists=True,
+                                           dir_okay=False)],
+    max_size: Annotated[int, typer.Option(min=1, help="The group's maximum size")],
+    platform: Annotated[str, typer.Option(help=f"One of {', '.join(PLATFORMS)}")] = "aws-scheduled",
+    group: Annotated[str | None, typer.Option(help="Group name; default the file name")] = None,
+    unit: Annotated[float | None, typer.Option(help="Demand one instance serves; default p99(history) / 10")] = None,
+    min_size: Annotated[int, typer.Option(min=0, help="The group's minimum size")] = 1,
+    risk: Annotated[float, typer.Option(min=0.0001, max=0.49, help="Planned risk of under-provisioning")] = 0.1,
+) -> None:
+    """Plan a group's next 48 hours from its demand history and print the policy in the platform's form (JSON)."""
+    name = group or demand.stem
+    try:
+        settings = ScalingSettings(risk=risk, min_instances=min_size)
+        planned = plan_group(name, _load(demand), settings=settings, max_size=max_size, unit=unit)
+        body = emit(planned.plan, platform)
+    except (TraceError, PlanError, ValidationError) as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    err.print(f"{name}: {len(planned.plan.blocks())} blocks over 48 h, peak {max(planned.plan.hourly)} instances; "
+              f"reactive target {planned.plan.target_percent:g}% (replay: {planned.choice.describe()})",
+              highlight=False, soft_wrap=True)
+    if planned.plan.reaches_max:
+        err.print(f"[yellow]warning[/yellow] the plan reaches the maximum size {max_size}", highlight=False)
+    typer.echo(json.dumps(body, indent=2, default=str))

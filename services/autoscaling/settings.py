@@ -30,14 +30,15 @@ class ScalingSettings(BaseModel):
         0.7, gt=0.05, le=1.0, description="Target utilisation of the reactive baseline (target tracking)."
     )
     risk: float = Field(
-        0.08, gt=0.0, lt=0.5,
-        description="Planned risk of under-provisioning: the share of steps on which the plan's capacity may fall "
-        "short of demand. The plan sizes each step for the (1 - risk) quantile of its forecast error; the reactive "
-        "floor and rounding up to whole instances make the realised share lower (docs/autoscaling.md).",
+        0.05, gt=0.0, lt=0.5,
+        description="Risk of under-provisioning the 48-hour plan is sized for: each hour gets the (1 - risk) "
+        "quantile of its forecast demand.",
     )
-    floor_utilisation: float = Field(
-        0.9, gt=0.05, le=1.0,
-        description="Target utilisation of the reactive floor under the plan, for what the forecast misses.",
+    shortfall_penalty: float = Field(
+        20.0, ge=0.0, le=1000.0,
+        description="How the policy replayed on a group's history trades cost for safety: it keeps the candidate "
+        "with the least cost / oracle + this x the share of under-provisioned steps (20: one point of short steps "
+        "is worth 0.2 of the oracle's cost). Higher is safer and costlier; chosen once on all dev sets.",
     )
     min_instances: int = Field(0, ge=0, le=100_000, description="The group's minimum size.")
     max_instances: int | None = Field(None, ge=1, le=100_000, description="The group's maximum size; None: unbounded.")

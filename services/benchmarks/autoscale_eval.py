@@ -129,9 +129,9 @@ def report_markdown(result: DatasetResult, settings: ScalingSettings, command: s
     lines += ["", acceptance(table)[1], ""]
     lines.append(
         f"{result.scores['series'].nunique()} series scored (mean over series); {len(result.skipped)} left out. "
-        f"Settings: risk {settings.risk:g}, launch lead {settings.launch_lead_minutes:g} min, scale-in delay "
-        f"{settings.scale_in_delay_minutes:g} min, reactive U {settings.target_utilisation:g}, floor U "
-        f"{settings.floor_utilisation:g}, stabilisation {settings.stabilisation_minutes:g} min."
+        f"Settings: shortfall penalty {settings.shortfall_penalty:g}, launch lead {settings.launch_lead_minutes:g} "
+        f"min, scale-in delay {settings.scale_in_delay_minutes:g} min, reactive U {settings.target_utilisation:g}, "
+        f"stabilisation {settings.stabilisation_minutes:g} min."
     )
     return "\n".join([*lines, *_skipped(result)]) + "\n"
 

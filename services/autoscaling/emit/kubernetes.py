@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from services.autoscaling.emit import CapacityPlan
@@ -10,7 +11,8 @@ KEDA_API = "keda.sh/v1alpha1"
 
 
 def _name(plan: CapacityPlan, suffix: str = "") -> str:
-    return f"{plan.group}{suffix}".lower()[:253]
+    """An RFC 1123 name: lowercase letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{plan.group}{suffix}".lower()).strip("-")[:253]
 
 
 def scaled_object(plan: CapacityPlan, namespace: str = "default") -> dict[str, Any]:
