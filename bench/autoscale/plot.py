@@ -14,8 +14,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-MARKERS = {"headroom predictive": "*", "reactive target tracking": "o", "seasonal predictive + reactive floor": "s",
-           "static peak": "^", "oracle": "D"}
+STYLE = {  # policy -> (marker, colour), the same in every panel
+    "headroom predictive": ("*", "tab:blue"),
+    "reactive target tracking": ("o", "tab:orange"),
+    "seasonal predictive + reactive floor": ("s", "tab:green"),
+    "static peak": ("^", "tab:purple"),
+    "oracle": ("D", "tab:red"),
+}
 
 
 def main(out: Path, results: list[Path]) -> None:
@@ -25,15 +30,17 @@ def main(out: Path, results: list[Path]) -> None:
         for policy, row in table.iterrows():
             if policy == "static peak" and row["cost"] > 5:  # off the scale of the others; its value is in the table
                 continue
-            ax.scatter(100 * row["under_provisioned"], row["cost"], marker=MARKERS.get(str(policy), "x"),
-                       s=140 if policy == "headroom predictive" else 60, label=str(policy))
+            marker, colour = STYLE.get(str(policy), ("x", "black"))
+            ax.scatter(100 * row["under_provisioned"], row["cost"], marker=marker, color=colour,
+                       s=160 if policy == "headroom predictive" else 60, label=str(policy))
         ax.set_title(path.stem.removeprefix("autoscale_"))
         ax.set_xlabel("under-provisioned share of steps (%)")
         ax.set_ylabel("cost / oracle (instance-steps)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="upper right")
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.collections}
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=9)
     fig.suptitle("Autoscaling benchmark (mean over series; lower-left is better; static peak beyond cost 5 omitted)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(out, dpi=110)
 
 
