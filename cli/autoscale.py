@@ -25,6 +25,7 @@ from services.benchmarks.autoscale_eval import (
     evaluate,
     load_traces,
     report_markdown,
+    skip_note,
     write_capacity,
 )
 
@@ -56,8 +57,7 @@ def autoscale_eval_command(
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for name, reason in skipped.items():
-        err.print(f"[yellow]skipped[/yellow] {reason if reason.startswith(name) else name + ': ' + reason}",
-                  highlight=False, soft_wrap=True)
+        err.print(f"[yellow]skipped[/yellow] {skip_note(name, reason)}", highlight=False, soft_wrap=True)
     name = directory.resolve().name
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:

@@ -137,7 +137,12 @@ def report_markdown(result: DatasetResult, settings: ScalingSettings, command: s
 
 
 def _skipped(result: DatasetResult) -> list[str]:
-    return [f"- skipped {name}: {reason}" for name, reason in sorted(result.skipped.items())]
+    return [f"- skipped {skip_note(name, reason)}" for name, reason in sorted(result.skipped.items())]
+
+
+def skip_note(name: str, reason: str) -> str:
+    """'name: reason', without repeating a name the reason already starts with."""
+    return reason if reason.startswith(name) else f"{name}: {reason}"
 
 
 def write_capacity(result: DatasetResult, path: Path, *, append: bool = False) -> int:
