@@ -14,6 +14,7 @@ from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
 from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
+from services.recommend.autoscaling import SCALABLE_KINDS
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import commitment_discounts, recommend_commitments, spot_candidates
 from services.recommend.config import RecommendSettings
@@ -34,6 +35,7 @@ from services.recommend.runway import budget_runway, capacity_runway, group_runw
 from services.recommend.schedule import offhours_schedule
 
 MACHINE_KINDS = ("vm", "database")
+GROUP_DAYS = 35  # history read for a scalable group: the week replayed and 28 days before it
 Outcome = Recommendation | Skipped
 
 
@@ -84,7 +86,7 @@ def run_fleet(
         usage = _read(session, store, item, settings, now)
         usages[item.key] = usage
         outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now))
-        if item.resource.kind in (*MACHINE_KINDS, "container"):
+        if item.resource.kind in (*MACHINE_KINDS, "container", *SCALABLE_KINDS):
             context = ResourceContext(item.resource, usage.cpu, usage.memory, usage.forecasts, catalog, now, None)
             outcomes.extend(plugin_outcomes(context, settings.plugins))
     resources = [f.resource for f in fleet]
@@ -119,6 +121,9 @@ def run_fleet(
 
 def _read(session: Session, store: MetricStore, item: FleetResource, s: RecommendSettings, now: datetime) -> _Usage:
     rid, usage = item.resource.resource_id, _Usage()
+    if item.resource.kind in SCALABLE_KINDS:  # a group's demand: enough weeks to replay its last one
+        usage.cpu = read_usage(store, rid, "cpu_utilization", start=now - timedelta(days=GROUP_DAYS), end=now)
+        return usage
     if item.resource.kind not in (*MACHINE_KINDS, "container"):
         return usage
     sizing_days = max(s.vm.lookback_days, s.idle.lookback_days, s.schedule.lookback_days)
