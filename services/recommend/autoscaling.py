@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from services.autoscaling.groups import SCALABLE_KINDS
 from services.autoscaling.predictive import choose_plan
 from services.autoscaling.settings import ScalingSettings
 from services.autoscaling.trace import TraceError, split_trace
@@ -16,7 +17,7 @@ from services.recommend.base import HOURS_PER_MONTH, Evidence, Recommendation, S
 if TYPE_CHECKING:  # the registry imports this module to register it
     from services.recommend.registry import Outcome, ResourceContext
 
-SCALABLE_KINDS = ("asg", "instance_group", "scale_set", "deployment")  # groups a platform scales
+__all__ = ["SCALABLE_KINDS", "recommend_autoscaling"]
 
 
 def _hourly_price(context: ResourceContext) -> float | None:

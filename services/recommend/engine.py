@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from collector.catalog import Catalog
 from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
+from services.autoscaling.groups import HISTORY_DAYS as GROUP_DAYS
+from services.autoscaling.groups import SCALABLE_KINDS
 from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
-from services.recommend.autoscaling import SCALABLE_KINDS
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import commitment_discounts, recommend_commitments, spot_candidates
 from services.recommend.config import RecommendSettings
@@ -35,7 +36,6 @@ from services.recommend.runway import budget_runway, capacity_runway, group_runw
 from services.recommend.schedule import offhours_schedule
 
 MACHINE_KINDS = ("vm", "database")
-GROUP_DAYS = 35  # history read for a scalable group: the week replayed and 28 days before it
 Outcome = Recommendation | Skipped
 
 
