@@ -43,12 +43,14 @@ def autoscale_eval_command(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Where autoscale_<dataset>.md and .csv go")] = Path(
         "bench/results"
     ),
-    risk: Annotated[float | None, typer.Option(help="Planned risk of under-provisioning; default the setting")] = None,
+    shortfall_penalty: Annotated[float | None, typer.Option(
+        help="Cost / oracle one whole share of under-provisioned steps is worth when the plan is chosen; default 20"
+    )] = None,
     launch_lead_minutes: Annotated[float | None, typer.Option(help="Start-up time; default 10")] = None,
     scale_in_delay_minutes: Annotated[float | None, typer.Option(help="Hold after the load; default 0")] = None,
 ) -> None:
     """Replay each trace's last week through Headroom's predictive policy and the protocol's baselines."""
-    overrides = {"risk": risk, "launch_lead_minutes": launch_lead_minutes,
+    overrides = {"shortfall_penalty": shortfall_penalty, "launch_lead_minutes": launch_lead_minutes,
                  "scale_in_delay_minutes": scale_in_delay_minutes}
     try:
         settings = ScalingSettings(**{k: v for k, v in overrides.items() if v is not None})
@@ -104,12 +106,12 @@ def _load(path: Path) -> pd.Series:
 def autoscale_simulate(
     demand: Annotated[Path, typer.Argument(help="timestamp,value CSV of the group's demand", exists=True,
                                            dir_okay=False)],
-    risk: Annotated[float, typer.Option(min=0.0001, max=0.49, help="Planned risk of under-provisioning")] = 0.1,
+    shortfall_penalty: Annotated[float, typer.Option(min=0, max=1000, help="Price of short steps; see docs")] = 20.0,
 ) -> None:
     """Replay the last week of a group's demand through Headroom's plan and the baselines (the protocol's table)."""
     try:
         trace = split_trace(demand.stem, _load(demand))
-        settings = ScalingSettings(risk=risk)
+        settings = ScalingSettings(shortfall_penalty=shortfall_penalty)
     except (TraceError, ValidationError) as exc:
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -127,7 +129,7 @@ def autoscale_plan(
     group: Annotated[str | None, typer.Option(help="Group name; default the file name")] = None,
     unit: Annotated[float | None, typer.Option(help="Demand one instance serves; default p99(history) / 10")] = None,
     min_size: Annotated[int, typer.Option(min=0, help="The group's minimum size")] = 1,
-    risk: Annotated[float, typer.Option(min=0.0001, max=0.49, help="Planned risk of under-provisioning")] = 0.1,
+    risk: Annotated[float, typer.Option(min=0.0001, max=0.49, help="Risk of under-provisioning per hour")] = 0.05,
 ) -> None:
     """Plan a group's next 48 hours from its demand history and print the policy in the platform's form (JSON)."""
     name = group or demand.stem

@@ -16,3 +16,5 @@ for dataset in "${DATASETS[@]}"; do
     --save-capacity "$OUT/autoscale_${dataset}_capacity.csv"
 done
 "$PY" bench/autoscale/plot.py "$OUT/autoscale.png" $(printf "$OUT/autoscale_%s.csv " "${DATASETS[@]}")
+# How the one shortfall penalty trades cost for safety on all three dev sets at once (bench/results/autoscale_penalty.md)
+"$PY" bench/autoscale/penalty.py "$DATA" "$OUT/autoscale_penalty.md" 10 12 15 20 30
