@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.output import write_benchmark
 from collector.cleaning import CleaningError, load_series_csv
 from services.autoscaling.emit import PlanError
 from services.autoscaling.group import PLATFORMS, emit, plan_group
@@ -70,18 +71,10 @@ def autoscale_eval_command(
     result.skipped = skipped
     command = "headroom autoscale-eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     markdown = report_markdown(result, settings, command=command)
-    typer.echo(markdown)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / f"autoscale_{name}.md", out_dir / f"autoscale_{name}.csv"]
-    written[0].write_text(markdown, encoding="utf-8")
-    result.scores.to_csv(written[1], index=False, float_format="%.6g")
+    raw = None
     if save_capacity is not None:
-        rows = write_capacity(result, save_capacity)
-        written.append(save_capacity)
-        err.print(f"{rows} capacity rows", highlight=False)
-    err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
-    if result.scores.empty:
-        raise typer.Exit(2)
+        raw = (save_capacity, lambda path: write_capacity(result, path), "capacity rows")
+    write_benchmark(out_dir, f"autoscale_{name}", markdown, result.scores, raw)
 
 
 autoscale_cli = typer.Typer(help="Predictive autoscaling: replay a group's demand, plan its next 48 hours.",

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.output import write_benchmark
 from collector.base import CollectorError
 from collector.catalog import Catalog
 from services.benchmarks.rightsize_eval import (
@@ -63,18 +64,10 @@ def rightsize_eval_command(
     name = directory.resolve().name
     result = evaluate(traces, name=name, prices=prices)
     markdown = report_markdown(result, traces, skipped, prices)
-    typer.echo(markdown)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
-    written[0].write_text(markdown, encoding="utf-8")
-    result.scores.to_csv(written[1], index=False, float_format="%.6g")
+    raw = None
     if save_recommendations is not None:
-        rows = write_recommendations(result, save_recommendations)
-        written.append(save_recommendations)
-        err.print(f"{rows} recommendations", highlight=False)
-    err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
-    if result.scores.empty:
-        raise typer.Exit(2)
+        raw = (save_recommendations, lambda path: write_recommendations(result, path), "recommendations")
+    write_benchmark(out_dir, f"rightsize_{name}", markdown, result.scores, raw)
 
 
 if __name__ == "__main__":  # bench/rightsize/run.sh runs it this way, registered or not

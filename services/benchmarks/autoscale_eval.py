@@ -145,14 +145,13 @@ def skip_note(name: str, reason: str) -> str:
     return reason if reason.startswith(name) else f"{name}: {reason}"
 
 
-def write_capacity(result: DatasetResult, path: Path, *, append: bool = False) -> int:
+def write_capacity(result: DatasetResult, path: Path) -> int:
     """Ours per (series, window step): series,timestamp,instances (timestamps ISO 8601 UTC)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
-    with path.open("a" if append else "w", newline="") as fh:
+    with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        if not append or fh.tell() == 0:
-            writer.writerow(["series", "timestamp", "instances"])
+        writer.writerow(["series", "timestamp", "instances"])
         for series, instances in result.capacity.items():
             for stamp, count in instances.items():
                 writer.writerow([series, pd.Timestamp(stamp).strftime("%Y-%m-%dT%H:%M:%SZ"), int(count)])
