@@ -15,7 +15,7 @@ from api.schemas_autoscaling import (
     PlanBlockRead,
     ReplayRowRead,
 )
-from services.autoscaling.groups import GroupError, group_plan, list_groups
+from services.autoscaling.inventory import GroupError, group_plan, list_groups
 from services.autoscaling.settings import ScalingSettings
 from services.db.models import ResourceRow
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from services.autoscaling.groups import SCALABLE_KINDS
+from services.autoscaling.inventory import SCALABLE_KINDS
 from services.autoscaling.predictive import choose_plan
 from services.autoscaling.settings import ScalingSettings
 from services.autoscaling.trace import TraceError, split_trace

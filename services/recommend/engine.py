@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from collector.catalog import Catalog
 from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
-from services.autoscaling.groups import HISTORY_DAYS as GROUP_DAYS
-from services.autoscaling.groups import SCALABLE_KINDS
+from services.autoscaling.inventory import HISTORY_DAYS as GROUP_DAYS
+from services.autoscaling.inventory import SCALABLE_KINDS
 from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped

@@ -1,4 +1,4 @@
-"""The inventory's scalable groups, and one group's plan from its stored CPU: what the API and dashboard serve."""
+"""The inventory's scalable groups, and one group's plan from its stored CPU: what the API and the recommender serve."""
 
 from __future__ import annotations
 
