@@ -15,7 +15,7 @@ from api.schemas_autoscaling import (
     PlanBlockRead,
     ReplayRowRead,
 )
-from services.autoscaling.inventory import GroupError, group_plan, list_groups
+from services.autoscaling.inventory import GroupError, group_plan, list_groups, size_tag
 from services.autoscaling.settings import ScalingSettings
 from services.db.models import ResourceRow
 
@@ -23,9 +23,7 @@ router = APIRouter(tags=["autoscaling"])
 
 
 def _group(row: ResourceRow) -> AutoscalingGroupRead:
-    tags = row.tags or {}
-    sizes = {k: int(tags[f"headroom:{k}"]) if tags.get(f"headroom:{k}", "").isdigit() else None
-             for k in ("min_size", "max_size")}
+    sizes = {k: size_tag(row.tags, k) for k in ("min_size", "max_size")}
     return AutoscalingGroupRead(id=row.id, resource_id=row.resource_id, provider=row.provider, name=row.name,
                                 kind=row.kind, region=row.region, instance_type=row.instance_type,
                                 hourly_price=row.hourly_price, **sizes)

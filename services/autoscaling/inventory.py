@@ -19,6 +19,7 @@ from services.recommend.inputs import read_usage
 
 SCALABLE_KINDS = ("asg", "instance_group", "scale_set", "deployment")  # groups a platform scales
 HISTORY_DAYS = 35  # the week replayed and the 28 days its plan is chosen on
+UNBOUNDED = 100_000  # the maximum size of a group whose collector did not report one
 
 
 class GroupError(LookupError):
@@ -42,8 +43,9 @@ def list_groups(session: Session) -> list[ResourceRow]:
     return list(session.scalars(stmt))
 
 
-def _size(tags: dict[str, str], key: str) -> int | None:
-    value = tags.get(f"headroom:{key}", "")
+def size_tag(tags: dict[str, str] | None, key: str) -> int | None:
+    """A group's min_size or max_size as its collector tagged it (headroom:<key>), None when not known."""
+    value = (tags or {}).get(f"headroom:{key}", "")
     return int(value) if value.isdigit() else None
 
 
@@ -58,12 +60,11 @@ def group_plan(
     cpu = read_usage(store, row.resource_id, "cpu_utilization", start=now - timedelta(days=HISTORY_DAYS), end=now)
     if cpu is None or cpu.dropna().size < 2:
         raise GroupError(f"group {row.name}: no CPU usage stored; collect its metrics first (headroom collect)")
-    tags = row.tags or {}
-    max_size = _size(tags, "max_size")
-    sized = settings.model_copy(update={"min_instances": _size(tags, "min_size") or settings.min_instances})
+    max_size = size_tag(row.tags, "max_size")
+    sized = settings.model_copy(update={"min_instances": size_tag(row.tags, "min_size") or settings.min_instances})
     try:
         trace = split_trace(row.name, cpu)
-        planned = plan_group(row.name, cpu, settings=sized, max_size=max_size or 100_000)
+        planned = plan_group(row.name, cpu, settings=sized, max_size=max_size or UNBOUNDED)
     except ValueError as exc:  # TraceError, PlanError: too short, no positive demand
         raise GroupError(f"group {row.name}: {exc}") from None
     replay = evaluate([trace], name=row.name, settings=sized).scores.set_index("policy")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from services.autoscaling.inventory import SCALABLE_KINDS
-from services.autoscaling.predictive import choose_plan
+from services.autoscaling.group import plan_group
+from services.autoscaling.inventory import SCALABLE_KINDS, UNBOUNDED, size_tag
 from services.autoscaling.settings import ScalingSettings
 from services.autoscaling.trace import TraceError, split_trace
 from services.benchmarks.autoscale_eval import OURS, REACTIVE, evaluate
@@ -46,7 +46,11 @@ def recommend_autoscaling(context: ResourceContext) -> Iterable[Outcome]:
     result = evaluate([trace], name=r.resource_id, settings=settings)
     scores = result.scores.set_index("policy")
     mine, current = scores.loc[OURS], scores.loc[REACTIVE]
-    choice, _ = choose_plan(trace, settings)
+    max_size = size_tag(r.tags, "max_size")
+    planned = plan_group(r.name or r.resource_id, context.cpu.astype(float), settings=settings,
+                         max_size=max_size or UNBOUNDED)
+    choice, peak = planned.choice, max(planned.plan.hourly)
+    reaches_max = max_size is not None and peak >= max_size
     steps_per_hour = pd.Timedelta(hours=1) / trace.step
     fewer = (current["instance_steps"] - mine["instance_steps"]) / trace.window.size  # instances per step
     price = _hourly_price(context)
@@ -63,6 +67,8 @@ def recommend_autoscaling(context: ResourceContext) -> Iterable[Outcome]:
         f"Reactive part: target {choice.floor_utilisation:.0%} utilisation, scale-in after "
         f"{settings.stabilisation_minutes:g} minutes; launches {settings.launch_lead_minutes:g} minutes ahead.",
     ]
+    if reaches_max:
+        reasons.append(f"The next 48 hours need {peak} instances at some hour: the group's maximum size {max_size}.")
     if not price:
         reasons.append("No instance price is known for this group: the saving is in instances, not money.")
     yield Recommendation(
@@ -85,7 +91,8 @@ def recommend_autoscaling(context: ResourceContext) -> Iterable[Outcome]:
                  "cost_vs_oracle": float(current["cost"]), "under_provisioned": float(current["under_provisioned"])},
         proposed={"policy": "predictive schedule + target tracking", "target_utilisation": choice.floor_utilisation,
                   "cooldown_seconds": int(settings.stabilisation_minutes * 60), "cost_vs_oracle": float(mine["cost"]),
-                  "under_provisioned": float(mine["under_provisioned"]), "instances_saved_per_hour": float(fewer)},
+                  "under_provisioned": float(mine["under_provisioned"]), "instances_saved_per_hour": float(fewer),
+                  "peak_instances_48h": peak, "max_size": max_size, "reaches_max": reaches_max},
         monthly_savings_list=monthly if better else 0.0,
         monthly_savings_effective=monthly if better else 0.0,
     )

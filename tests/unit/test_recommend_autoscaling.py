@@ -24,9 +24,10 @@ def group_cpu(days: int, seed: int = 3) -> pd.Series:
     return pd.Series((45 - 30 * np.cos(2 * np.pi * t / 288)) * (1 + 0.05 * rng.standard_normal(t.size)), index=index)
 
 
-def context(cpu: pd.Series | None, price: float | None = 0.192) -> ResourceContext:
+def context(cpu: pd.Series | None, price: float | None = 0.192, max_size: int | None = None) -> ResourceContext:
+    tags = {"headroom:max_size": str(max_size)} if max_size else {}
     asg = Resource(resource_id="arn:aws:autoscaling:web", provider="aws", name="web", kind="asg",
-                   instance_type="m5.xlarge", region="us-east-1", hourly_price=price)
+                   instance_type="m5.xlarge", region="us-east-1", hourly_price=price, tags=tags)
     return ResourceContext(asg, cpu, None, {}, Catalog.load(), NOW, None)
 
 
@@ -51,3 +52,12 @@ def test_too_little_history_is_skipped_with_the_reason() -> None:
     outcomes = plugin_outcomes(context(group_cpu(9)), {})
     assert isinstance(outcomes[0], Skipped) and "7 days of history" in outcomes[0].reason
     assert "no CPU usage" in plugin_outcomes(context(None), {})[0].reason
+
+
+def test_a_plan_that_needs_the_maximum_size_says_so() -> None:
+    roomy = plugin_outcomes(context(group_cpu(21), max_size=100), {})[0]
+    assert isinstance(roomy, Recommendation) and roomy.proposed["reaches_max"] is False
+    tight = plugin_outcomes(context(group_cpu(21), max_size=5), {})[0]
+    assert isinstance(tight, Recommendation) and tight.proposed["reaches_max"] is True
+    assert tight.proposed["peak_instances_48h"] == 5
+    assert any("maximum size 5" in reason for reason in tight.evidence.reasons)
