@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services.alerting.params import (
+    AutoscalingMaxParams,
     BudgetParams,
     CapacityParams,
     CostAnomalyParams,
@@ -304,7 +305,29 @@ def eval_source_silent(session: Session, rule: RuleView, now: datetime) -> list[
     return found
 
 
+def eval_autoscaling_max(session: Session, rule: RuleView, now: datetime) -> list[Finding]:
+    """Open `autoscaling` recommendations whose 48-hour plan needs the group's maximum size (less the margin)."""
+    p = AutoscalingMaxParams.model_validate(rule.params)
+    query = (
+        select(RecommendationRow, ResourceRow)
+        .outerjoin(ResourceRow, ResourceRow.id == RecommendationRow.resource_pk)
+        .where(RecommendationRow.kind == "autoscaling", RecommendationRow.status == "open")
+    )
+    found = []
+    for rec, res in session.execute(query.order_by(RecommendationRow.resource_key)):
+        peak, max_size = rec.proposed.get("peak_instances_48h"), rec.proposed.get("max_size")
+        if peak is None or max_size is None or peak + p.margin_instances < max_size:
+            continue
+        if not _resource_matches(res, rule.scope):
+            continue
+        labels = {"resource_key": rec.resource_key, "recommendation_id": str(rec.id)}
+        found.append(Finding(f"{rec.resource_key}/max_size", f"the next 48 hours need {peak} instances; the group's "
+                             f"maximum size is {max_size}: raise it before the load arrives", float(peak), labels))
+    return found
+
+
 EVALUATORS: dict[str, Callable[[Session, RuleView, datetime], list[Finding]]] = {
     "capacity": eval_capacity, "runway": eval_runway, "growth": eval_growth, "cost_anomaly": eval_cost_anomaly,
     "budget": eval_budget, "metric_anomaly": eval_metric_anomaly, "source_silent": eval_source_silent,
+    "autoscaling_max": eval_autoscaling_max,
 }

@@ -1,4 +1,4 @@
-"""The demo fleet's scalable groups: an ASG and an HPA deployment with a daily cycle, planned by the autoscaling kind."""
+"""The demo fleet's scalable groups: an ASG and an HPA deployment with daily cycles, planned by `autoscaling`."""
 
 from __future__ import annotations
 

@@ -2218,7 +2218,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "capacity" | "runway" | "growth" | "cost_anomaly" | "budget" | "metric_anomaly" | "source_silent";
+            kind: "capacity" | "runway" | "growth" | "cost_anomaly" | "budget" | "metric_anomaly" | "source_silent" | "autoscaling_max";
             /** Name */
             name: string;
             /** Params */
