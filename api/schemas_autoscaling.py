@@ -40,6 +40,13 @@ class ReplayRowRead(BaseModel):
     actions: int
 
 
+class ReplaySeriesRead(BaseModel):
+    timestamps: list[datetime] = Field(description="Every step of the replayed week, UTC")
+    demand: list[float | None] = Field(description="Demand in instances (demand / one instance's capacity)")
+    plan: list[float] = Field(description="Instances in service under Headroom's plan")
+    reactive: list[float] = Field(description="Instances in service under target tracking")
+
+
 class AutoscalingPlanRead(BaseModel):
     group: AutoscalingGroupRead
     start: datetime
@@ -52,3 +59,4 @@ class AutoscalingPlanRead(BaseModel):
     reaches_max: bool = Field(description="The plan asks for the group's maximum size at some hour")
     plan: str = Field(description="The policy chosen by replaying the group's history")
     replay: list[ReplayRowRead] = Field(description="The last week replayed: the plan beside the baselines")
+    replay_series: ReplaySeriesRead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from api.schemas_autoscaling import (
     AutoscalingPlanRead,
     PlanBlockRead,
     ReplayRowRead,
+    ReplaySeriesRead,
 )
 from services.autoscaling.inventory import GroupError, group_plan, list_groups, size_tag
 from services.autoscaling.settings import ScalingSettings
@@ -57,4 +59,9 @@ def read_group_plan(
         replay=[ReplayRowRead(policy=str(policy), cost=row["cost"], under_provisioned=row["under_provisioned"],
                               unserved=row["unserved"], utilisation=row["utilisation"], actions=int(row["actions"]))
                 for policy, row in view.replay.iterrows()],
+        replay_series=ReplaySeriesRead(
+            timestamps=[t.to_pydatetime() for t in view.series.index],
+            demand=[None if math.isnan(v) else round(v, 3) for v in view.series["demand"]],
+            plan=view.series["plan"].tolist(), reactive=view.series["reactive"].tolist(),
+        ),
     )

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.autoscaling.baselines import reactive
 from services.autoscaling.group import GroupPlan, plan_group
 from services.autoscaling.settings import ScalingSettings
 from services.autoscaling.trace import split_trace
@@ -34,6 +35,7 @@ class GroupPlanView:
     planned: GroupPlan
     replay: pd.DataFrame  # one row per policy: cost, under_provisioned, unserved, utilisation, actions
     max_size_known: bool
+    series: pd.DataFrame  # the replayed week per step: demand in instances (demand / C), plan, reactive
 
 
 def list_groups(session: Session) -> list[ResourceRow]:
@@ -67,5 +69,12 @@ def group_plan(
         planned = plan_group(row.name, cpu, settings=sized, max_size=max_size or UNBOUNDED)
     except ValueError as exc:  # TraceError, PlanError: too short, no positive demand
         raise GroupError(f"group {row.name}: {exc}") from None
-    replay = evaluate([trace], name=row.name, settings=sized).scores.set_index("policy")
-    return GroupPlanView(group=row, planned=planned, replay=replay, max_size_known=max_size is not None)
+    result = evaluate([trace], name=row.name, settings=sized)
+    window = trace.index[trace.start :]
+    series = pd.DataFrame({
+        "demand": trace.window / trace.unit,
+        "plan": result.capacity[trace.name].to_numpy(),
+        "reactive": reactive(trace, sized)[trace.start :],
+    }, index=window)  # fmt: skip
+    return GroupPlanView(group=row, planned=planned, replay=result.scores.set_index("policy"),
+                         max_size_known=max_size is not None, series=series)

@@ -64,6 +64,8 @@ def test_a_group_plan_carries_48_hours_the_reactive_part_and_the_replay(client: 
     policies = {row["policy"]: row for row in plan["replay"]}
     assert policies["oracle"]["cost"] == pytest.approx(1.0)
     assert policies["headroom predictive"]["cost"] < policies["reactive target tracking"]["cost"]
+    series = plan["replay_series"]
+    assert len(series["timestamps"]) == len(series["plan"]) == len(series["reactive"]) == 7 * 288
 
 
 def test_an_unknown_group_or_a_machine_is_404_with_a_way_out(client: TestClient) -> None:

@@ -1092,6 +1092,7 @@ export interface components {
              * @description The last week replayed: the plan beside the baselines
              */
             replay: components["schemas"]["ReplayRowRead"][];
+            replay_series: components["schemas"]["ReplaySeriesRead"];
             /**
              * Risk
              * @description Risk of under-provisioning each hour is sized for
@@ -2150,6 +2151,29 @@ export interface components {
             unserved: number;
             /** Utilisation */
             utilisation: number;
+        };
+        /** ReplaySeriesRead */
+        ReplaySeriesRead: {
+            /**
+             * Demand
+             * @description Demand in instances (demand / one instance's capacity)
+             */
+            demand: (number | null)[];
+            /**
+             * Plan
+             * @description Instances in service under Headroom's plan
+             */
+            plan: number[];
+            /**
+             * Reactive
+             * @description Instances in service under target tracking
+             */
+            reactive: number[];
+            /**
+             * Timestamps
+             * @description Every step of the replayed week, UTC
+             */
+            timestamps: string[];
         };
         /** ResourcePage */
         ResourcePage: {
