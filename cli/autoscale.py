@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.output import write_benchmark
+from cli.output import fail, write_benchmark
 from collector.cleaning import CleaningError, load_series_csv
 from services.autoscaling.emit import PlanError
 from services.autoscaling.group import PLATFORMS, emit, plan_group
@@ -57,8 +57,7 @@ def autoscale_eval_command(
         settings = ScalingSettings(**{k: v for k, v in overrides.items() if v is not None})
         traces, skipped = load_traces(directory)
     except (AutoscaleEvalError, ValidationError) as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     for name, reason in skipped.items():
         err.print(f"[yellow]skipped[/yellow] {skip_note(name, reason)}", highlight=False, soft_wrap=True)
     name = directory.resolve().name
@@ -90,8 +89,7 @@ def _load(path: Path) -> pd.Series:
     try:
         y, _ = load_series_csv(path, MAX_GAP)
     except CleaningError as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     return y
 
 
@@ -106,8 +104,7 @@ def autoscale_simulate(
         trace = split_trace(demand.stem, _load(demand))
         settings = ScalingSettings(shortfall_penalty=shortfall_penalty)
     except (TraceError, ValidationError) as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     result = evaluate([trace], name=demand.stem, settings=settings)
     typer.echo(report_markdown(result, settings))
     typer.echo(f"Plan: {result.choices[trace.name]}")
@@ -131,8 +128,7 @@ def autoscale_plan(
         planned = plan_group(name, _load(demand), settings=settings, max_size=max_size, unit=unit)
         body = emit(planned.plan, platform)
     except (TraceError, PlanError, ValidationError) as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     err.print(f"{name}: {len(planned.plan.blocks())} blocks over 48 h, peak {max(planned.plan.hourly)} instances; "
               f"reactive target {planned.plan.target_percent:g}% (replay: {planned.choice.describe()})",
               highlight=False, soft_wrap=True)
