@@ -75,7 +75,7 @@ def recommend_autoscaling(context: ResourceContext) -> Iterable[Outcome]:
         kind="autoscaling",
         resource_id=r.resource_id,
         finding="over_provisioned" if better and fewer > 0 else "optimized",
-        title=(f"Scale {r.name or r.resource_id} ahead of its load: {fewer:+.1f} instances on average"
+        title=(f"Scale {r.name or r.resource_id} ahead of its load: {fewer:.1f} fewer instances on average"
                if better else f"Keep target tracking on {r.name or r.resource_id}: the plan does not beat it"),
         evidence=Evidence(
             coverage_hours=float(context.cpu.dropna().size / steps_per_hour),
