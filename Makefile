@@ -12,7 +12,7 @@ help:
 	@echo "make test    - bring up PostgreSQL, Redis, InfluxDB and Chromium as needed and run every test"
 	@echo "make lint    - ruff, import-linter (the layers) and mypy"
 	@echo "make docs    - the documentation site into site/ (mkdocs build --strict)"
-	@echo "make bench   - right-sizing and forecast benchmarks into bench/results (hours with AutoARIMA; see README)"
+	@echo "make bench   - right-sizing, autoscaling and forecast benchmarks into bench/results (hours with AutoARIMA; see README)"
 
 install: $(STAMP)
 
@@ -58,6 +58,7 @@ docs: $(STAMP)
 # Benchmarks: run by hand, never part of `make test`; results land in bench/results/.
 bench: $(STAMP)
 	bash bench/rightsize/run.sh
+	bash bench/autoscale/run.sh
 	bash bench/run_forecast_bench.sh
 	$(PY) bench/distributed_bench.py
 	$(PY) bench/dashboard_bench.py

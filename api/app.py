@@ -9,7 +9,19 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import adhoc, alerts, forecasts, health, recommendations, resources, series, sources, tokens, training
+from api.routers import (
+    adhoc,
+    alerts,
+    autoscaling,
+    forecasts,
+    health,
+    recommendations,
+    resources,
+    series,
+    sources,
+    tokens,
+    training,
+)
 from api.telemetry import install_telemetry
 from services.settings import Settings, get_settings
 
@@ -50,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_telemetry(app)
     api = APIRouter(prefix="/api")
-    for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens):
+    for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens,
+                   autoscaling):
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

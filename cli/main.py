@@ -278,20 +278,22 @@ def demo(
 
 
 def _register_benchmarks() -> None:
+    from cli.autoscale import autoscale_eval_command
     from cli.eval import eval_command
     from cli.rightsize import rightsize_eval_command
 
     cli.command("eval")(eval_command)
     cli.command("rightsize-eval")(rightsize_eval_command)
+    cli.command("autoscale-eval")(autoscale_eval_command)
 
 
 _register_benchmarks()
 
 
 def _register_command_groups() -> None:
-    from cli import alerts, deploy, recommend, scenario, summary, training
+    from cli import alerts, autoscale, deploy, recommend, scenario, summary, training
 
-    for module in (training, recommend, scenario, summary, alerts, deploy):
+    for module in (training, recommend, scenario, summary, alerts, deploy, autoscale):
         module.register(cli)
 
 

@@ -1,15 +1,16 @@
 """What every CLI command module shares: list output as a Rich table, JSON or CSV (`--output`), the error exit,
-and a database session from the settings."""
+a database session from the settings, and a benchmark's written outputs."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.orm import Session
 
 out = Console()
@@ -85,3 +87,27 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, default=str)
     return str(_plain(value))
+
+
+def write_benchmark(
+    out_dir: Path,
+    stem: str,
+    markdown: str,
+    scores: pd.DataFrame,
+    raw: tuple[Path, Callable[[Path], int], str] | None = None,
+) -> None:
+    """A benchmark command's outputs: print the table, write `<stem>.md` and `<stem>.csv` (per-item scores) and,
+    when asked, the raw file anyone can rescore (path, writer returning its row count, what the rows are); say what
+    was written, and exit 2 when nothing could be scored."""
+    typer.echo(markdown)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv"]
+    written[0].write_text(markdown, encoding="utf-8")
+    scores.to_csv(written[1], index=False, float_format="%.6g")
+    if raw is not None:
+        path, writer, what = raw
+        err.print(f"{writer(path)} {what}", highlight=False)
+        written.append(path)
+    err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
+    if scores.empty:
+        raise typer.Exit(2)

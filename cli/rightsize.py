@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.output import write_benchmark
 from collector.base import CollectorError
 from collector.catalog import Catalog
 from services.benchmarks.rightsize_eval import (
@@ -85,33 +86,27 @@ def rightsize_eval_command(
     name = directory.resolve().name
     result = evaluate(traces, name=name, prices=prices, target=target)
     markdown = report_markdown(result, traces, skipped, prices)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
-    written[0].write_text(markdown, encoding="utf-8")
-    result.scores.to_csv(written[1], index=False, float_format="%.6g")
-    if save_recommendations is not None:  # first: the frontier below takes minutes on a large fleet
-        rows = write_recommendations(result, save_recommendations)
-        written.append(save_recommendations)
-        err.print(f"{rows} recommendations", highlight=False)
-    if draw_frontier and not result.scores.empty:
+    raw = None
+    if save_recommendations is not None:  # written before the frontier, which takes minutes on a large fleet
+        raw = (save_recommendations, lambda path: write_recommendations(result, path), "recommendations")
+    write_benchmark(out_dir, f"rightsize_{name}", markdown, result.scores, raw)
+    if draw_frontier:
         targets = frontier_targets()
         targets += [] if target in targets else [target]
         points = frontier(traces, name=name, prices=prices, targets=targets, baseline=result)
-        points.to_csv(out_dir / f"rightsize_{name}_frontier.csv", index=False, float_format="%.6g")
-        markdown += "\n" + frontier_markdown(points, name=name)
-        written.append(out_dir / f"rightsize_{name}_frontier.csv")
+        written = [out_dir / f"rightsize_{name}_frontier.csv"]
+        points.to_csv(written[0], index=False, float_format="%.6g")
+        section = "\n" + frontier_markdown(points, name=name)
         try:
             png = frontier_png(points, out_dir / f"rightsize_{name}_frontier.png", name=name)
         except ImportError as exc:
             err.print(f"[yellow]no PNG[/yellow]: {exc}; install matplotlib (pip install -e .)", highlight=False)
         else:
-            markdown += f"\n![savings against risk]({png.name})\n"
+            section += f"\n![savings against risk]({png.name})\n"
             written.append(png)
-        written[0].write_text(markdown, encoding="utf-8")
-    typer.echo(markdown)
-    err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
-    if result.scores.empty:
-        raise typer.Exit(2)
+        (out_dir / f"rightsize_{name}.md").write_text(markdown + section, encoding="utf-8")
+        typer.echo(section)
+        err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # bench/rightsize/run.sh runs it this way, registered or not

@@ -22,6 +22,10 @@ class DemoSourceSettings(BaseModel):
     days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
     step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
     seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
+    scalable_groups: bool = Field(
+        False, description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
+        "deployment with an HPA (their plans show under autoscaling).",
+    )
 
 
 class FilesSourceSettings(BaseModel):

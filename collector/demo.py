@@ -12,7 +12,7 @@ import numpy as np
 from collector.base import Collector
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
-from collector.demo_fleet import DemoMachine, build_fleet
+from collector.demo_fleet import ACCOUNTS, DEMO_GROUPS, UTC_OFFSET_HOURS, DemoGroup, DemoMachine, build_fleet
 from collector.records import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
 
 DAY = 86_400
@@ -85,6 +85,7 @@ class DemoCollector(Collector):
         self.start = self.end - settings.days * DAY
         self.now = datetime.fromtimestamp(self.end, UTC)
         self.fleet: list[DemoMachine] = build_fleet(settings.resources, settings.seed, catalog)
+        self.groups: tuple[DemoGroup, ...] = DEMO_GROUPS if settings.scalable_groups else ()
 
     # -- resources -------------------------------------------------------------------------------------
     def discover(self) -> Iterator[Resource]:
@@ -102,6 +103,15 @@ class DemoCollector(Collector):
                 hourly_price=m.entry.hourly_price,
                 environment=m.environment,
                 tags=m.tags,
+            )
+        for g in self.groups:
+            entry = self.catalog.find("aws", g.instance_type, g.region)
+            yield Resource(
+                resource_id=g.resource_id, provider="aws", name=g.name, kind=g.kind,
+                account=ACCOUNTS[("aws", "production")], region=g.region, instance_type=g.instance_type,
+                hourly_price=entry.hourly_price if entry else None,
+                tags={**g.tags, "environment": "production", "headroom:min_size": str(g.min_size),
+                      "headroom:max_size": str(g.max_size)},
             )
 
     def series_ref(self, machine: DemoMachine, metric: str) -> SeriesRef:
@@ -132,6 +142,16 @@ class DemoCollector(Collector):
         for machine in self.fleet:
             for metric, values in self.generate(machine, t).items():
                 yield SampleBatch(self.series_ref(machine, metric), t, values)
+        for g in self.groups:
+            ref = SeriesRef(g.resource_id, "cpu_utilization", METRICS["cpu_utilization"], {"provider": "aws"})
+            yield SampleBatch(ref, t, self.group_cpu(g, t))
+
+    def group_cpu(self, g: DemoGroup, t: np.ndarray) -> np.ndarray:
+        """A group's CPU: night level plus the daily swing (weekends at 70%), with noise; a function of time only."""
+        clock = _Clock(t, UTC_OFFSET_HOURS[g.region])
+        busy = clock.day_shape * np.where(clock.weekday, 1.0, 0.7)
+        noise = _normal(_key(self.settings.seed, g.name, "cpu"), t)
+        return np.round(np.clip(g.night + g.swing * busy + 1.5 * noise, 0.0, 100.0), 3)
 
     def generate(self, m: DemoMachine, t: np.ndarray) -> dict[str, np.ndarray]:
         """Every metric of one machine at times t (epoch seconds)."""

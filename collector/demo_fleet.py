@@ -185,3 +185,32 @@ def _resource_id(provider: str, account: str, region: str, name: str, seed: int)
         group = f"rg-{name.rsplit('-', 2)[0]}"
         return f"/subscriptions/{account}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{name}"
     return f"{region}/{name}"
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    """A scalable group of the demo fleet; its CPU, the group's demand, follows a daily cycle with quieter weekends."""
+
+    name: str
+    kind: str  # asg or deployment
+    region: str
+    instance_type: str
+    min_size: int
+    max_size: int
+    night: float  # CPU percent at the daily low
+    swing: float  # added at the daily peak
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource_id(self) -> str:
+        account = ACCOUNTS[("aws", "production")]
+        if self.kind == "asg":
+            return f"arn:aws:autoscaling:{self.region}:{account}:autoScalingGroup:{self.name}"
+        return f"eks/{self.region}/{account}/prod/deployments/{self.name}"
+
+
+DEMO_GROUPS = (
+    DemoGroup("storefront-asg-prod", "asg", "us-east-1", "m4.large", 2, 16, 12.0, 48.0, {"service": "storefront"}),
+    DemoGroup("checkout-api", "deployment", "eu-west-1", "m4.large", 2, 12, 8.0, 40.0,
+              {"service": "checkout", "hpa": "cpu", "hpa_metrics": "cpu"}),
+)

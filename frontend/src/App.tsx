@@ -10,6 +10,7 @@ import { useRoute, type ViewName } from "./urlState";
 import { OverviewView } from "./views/Overview";
 
 // Views other than the overview load on first use, so signing in does not wait for the chart library.
+const AutoscalingView = lazy(() => import("./views/Autoscaling").then((m) => ({ default: m.AutoscalingView })));
 const AdminView = lazy(() => import("./views/Admin").then((m) => ({ default: m.AdminView })));
 const ExecutiveView = lazy(() => import("./views/Executive").then((m) => ({ default: m.ExecutiveView })));
 const RecommendationsView = lazy(() => import("./views/Recommendations").then((m) => ({ default: m.RecommendationsView })));
@@ -34,6 +35,7 @@ export const NAV: NavItem[] = [
   { view: "executive", to: "/executive", label: "Executive", need: "viewer" },
   { view: "recommendations", to: "/recommendations", label: "Recommendations", need: "viewer" },
   { view: "scenarios", to: "/scenarios", label: "Scenarios", need: "viewer" },
+  { view: "autoscaling", to: "/autoscaling", label: "Autoscaling", need: "viewer" },
   { view: "reports", to: "/reports", label: "Reports", need: "viewer" },
   { view: "upload", to: "/upload", label: "Your data", need: "viewer" },
   { view: "admin", to: "/admin", label: "Admin", need: "admin" },
@@ -45,6 +47,7 @@ const TITLES: Record<ViewName, string> = {
   executive: "Executive view",
   recommendations: "Recommendations",
   scenarios: "Scenarios",
+  autoscaling: "Predictive autoscaling",
   reports: "Reports",
   upload: "Forecast your own data",
   admin: "Admin",
@@ -138,6 +141,8 @@ function CurrentView({ me }: { me: Me }) {
       return <RecommendationsView params={route.params} role={me.role} />;
     case "scenarios":
       return <ScenariosView role={me.role} />;
+    case "autoscaling":
+      return <AutoscalingView />;
     case "reports":
       return <ReportsView />;
     case "upload":

@@ -11,6 +11,7 @@ export const VIEWS = [
   "executive",
   "recommendations",
   "scenarios",
+  "autoscaling",
   "reports",
   "upload",
   "admin",

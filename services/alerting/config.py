@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field, SecretStr, TypeAdapter, field_validator, 
 
 NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Severity = Literal["critical", "warning", "info"]
-RuleKind = Literal["capacity", "runway", "growth", "cost_anomaly", "budget", "metric_anomaly", "source_silent"]
+RuleKind = Literal[
+    "capacity", "runway", "growth", "cost_anomaly", "budget", "metric_anomaly", "source_silent", "autoscaling_max"
+]
 
 
 class ChannelBase(BaseModel):

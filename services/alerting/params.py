@@ -59,9 +59,17 @@ class SourceSilentParams(_Params):
     max_silence_minutes: float = Field(60.0, gt=0, description="Fire when a source has not succeeded for this long.")
 
 
+class AutoscalingMaxParams(_Params):
+    margin_instances: int = Field(
+        0, ge=0, le=10_000, description="Fire when a group's 48-hour plan comes within this many instances of its "
+        "maximum size (0: when it needs the maximum size itself).",
+    )
+
+
 PARAMS: dict[str, type[_Params]] = {
     "capacity": CapacityParams, "runway": RunwayParams, "growth": GrowthParams, "cost_anomaly": CostAnomalyParams,
     "budget": BudgetParams, "metric_anomaly": MetricAnomalyParams, "source_silent": SourceSilentParams,
+    "autoscaling_max": AutoscalingMaxParams,
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services.alerting.params import (
+    AutoscalingMaxParams,
     BudgetParams,
     CapacityParams,
     CostAnomalyParams,
@@ -168,15 +169,21 @@ def eval_runway(session: Session, rule: RuleView, now: datetime) -> list[Finding
     return found
 
 
-def _runway_recommendations(session: Session, rule: RuleView, p: RunwayParams) -> list[Finding]:
-    """Open runway recommendations of `metric` whose P50/P90 days are shorter than the rule's lead time."""
+def _open_recommendations(session: Session, kind: str) -> list[tuple[RecommendationRow, ResourceRow | None]]:
+    """Open recommendations of `kind` with their resource (None for groups and budgets), by resource key."""
     query = (
         select(RecommendationRow, ResourceRow)
         .outerjoin(ResourceRow, ResourceRow.id == RecommendationRow.resource_pk)
-        .where(RecommendationRow.kind == "runway", RecommendationRow.status == "open")
+        .where(RecommendationRow.kind == kind, RecommendationRow.status == "open")
+        .order_by(RecommendationRow.resource_key)
     )
+    return [(rec, res) for rec, res in session.execute(query)]
+
+
+def _runway_recommendations(session: Session, rule: RuleView, p: RunwayParams) -> list[Finding]:
+    """Open runway recommendations of `metric` whose P50/P90 days are shorter than the rule's lead time."""
     found = []
-    for rec, res in session.execute(query.order_by(RecommendationRow.resource_key)):
+    for rec, res in _open_recommendations(session, "runway"):
         metric = str(rec.current.get("metric", ""))
         days = rec.proposed.get("p90_days" if p.quantile == "p90" else "p50_days")
         if metric != p.metric or days is None or days >= p.lead_time_days:
@@ -304,7 +311,24 @@ def eval_source_silent(session: Session, rule: RuleView, now: datetime) -> list[
     return found
 
 
+def eval_autoscaling_max(session: Session, rule: RuleView, now: datetime) -> list[Finding]:
+    """Open `autoscaling` recommendations whose 48-hour plan needs the group's maximum size (less the margin)."""
+    p = AutoscalingMaxParams.model_validate(rule.params)
+    found = []
+    for rec, res in _open_recommendations(session, "autoscaling"):
+        peak, max_size = rec.proposed.get("peak_instances_48h"), rec.proposed.get("max_size")
+        if peak is None or max_size is None or peak + p.margin_instances < max_size:
+            continue
+        if not _resource_matches(res, rule.scope):
+            continue
+        labels = {"resource_key": rec.resource_key, "recommendation_id": str(rec.id)}
+        found.append(Finding(f"{rec.resource_key}/max_size", f"the next 48 hours need {peak} instances; the group's "
+                             f"maximum size is {max_size}: raise it before the load arrives", float(peak), labels))
+    return found
+
+
 EVALUATORS: dict[str, Callable[[Session, RuleView, datetime], list[Finding]]] = {
     "capacity": eval_capacity, "runway": eval_runway, "growth": eval_growth, "cost_anomaly": eval_cost_anomaly,
     "budget": eval_budget, "metric_anomaly": eval_metric_anomaly, "source_silent": eval_source_silent,
+    "autoscaling_max": eval_autoscaling_max,
 }

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from collector.catalog import Catalog
 from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
+from services.autoscaling.inventory import HISTORY_DAYS as GROUP_DAYS
+from services.autoscaling.inventory import SCALABLE_KINDS
 from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
 from services.recommend.base import Recommendation, Skipped
@@ -89,7 +91,7 @@ def run_fleet(
     for item in fleet:
         usage = usages[item.key]
         outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now, margins))
-        if item.resource.kind in (*MACHINE_KINDS, "container"):
+        if item.resource.kind in (*MACHINE_KINDS, "container", *SCALABLE_KINDS):
             context = ResourceContext(item.resource, usage.cpu, usage.memory, usage.forecasts, catalog, now, None)
             outcomes.extend(plugin_outcomes(context, settings.plugins))
     resources = [f.resource for f in fleet]
@@ -124,6 +126,9 @@ def run_fleet(
 
 def _read(session: Session, store: MetricStore, item: FleetResource, s: RecommendSettings, now: datetime) -> _Usage:
     rid, usage = item.resource.resource_id, _Usage()
+    if item.resource.kind in SCALABLE_KINDS:  # a group's demand: enough weeks to replay its last one
+        usage.cpu = read_usage(store, rid, "cpu_utilization", start=now - timedelta(days=GROUP_DAYS), end=now)
+        return usage
     if item.resource.kind not in (*MACHINE_KINDS, "container"):
         return usage
     sizing_days = max(s.vm.lookback_days, s.idle.lookback_days, s.schedule.lookback_days)

@@ -19,7 +19,9 @@ from pydantic import BaseModel
 from collector.catalog import Catalog
 from collector.records import Resource
 from ml_engine.base import Forecast
+from services.autoscaling.settings import ScalingSettings
 from services.plugins import PluginError, Registry
+from services.recommend.autoscaling import SCALABLE_KINDS, recommend_autoscaling
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import CommitmentSettings, SpotSettings
 from services.recommend.containers import ContainerSettings
@@ -83,6 +85,9 @@ _builtin("commitment", "Commitments", "Reserved instances and savings plans size
          CommitmentSettings)
 _builtin("spot", "Spot", "Interruptible workloads that can run on spot capacity.", SpotSettings)
 _builtin("runway", "Runway", "When a resource, a group or a budget runs out.", RunwaySettings)
+RECOMMENDERS.register("autoscaling", RecommenderPlugin(
+    "autoscaling", "Predictive autoscaling", "Scaling groups planned ahead of their load, proven on their history.",
+    ScalingSettings, recommend_autoscaling, SCALABLE_KINDS))
 
 
 def recommender_kinds() -> list[str]:

@@ -23,6 +23,7 @@ const VIEWS = [
   ["/executive", "Executive view", '[data-testid="kpi-mtd"]'],
   ["/recommendations", "Recommendations", '[data-testid="recommendation"]'],
   ["/scenarios", "Scenarios", '[data-testid="scenario-list"]'],
+  ["/autoscaling", "Predictive autoscaling", '[data-testid="autoscaling-groups"]'],
   ["/reports", "Reports", '[data-testid="download-technical-csv"]'],
   ["/upload", "Forecast your own data", '[data-testid="upload-form"]'],
 ];

@@ -23,7 +23,8 @@ from services.settings import load_settings
 from tests.integration.recommend_fleet import build_fleet, hour_now, write_catalog
 
 PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
-BUILTIN = ["rightsize", "container_rightsize", "idle", "unattached", "schedule", "commitment", "spot", "runway"]
+BUILTIN = ["rightsize", "container_rightsize", "idle", "unattached", "schedule", "commitment", "spot", "runway",
+           "autoscaling"]
 
 
 @pytest.fixture

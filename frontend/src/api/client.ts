@@ -94,3 +94,5 @@ export async function unwrap<T>(
   if (data === undefined) throw new ApiError(response.status, "the API answered with an empty body");
   return data;
 }
+export type AutoscalingGroupPage = Json<"/api/autoscaling/groups", "get">;
+export type AutoscalingPlan = Json<"/api/autoscaling/groups/{group_pk}/plan", "get">;

@@ -230,6 +230,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/autoscaling/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Groups */
+        get: operations["read_groups_api_autoscaling_groups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/autoscaling/groups/{group_pk}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Group Plan */
+        get: operations["read_group_plan_api_autoscaling_groups__group_pk__plan_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fleet": {
         parameters: {
             query?: never;
@@ -1015,6 +1049,88 @@ export interface components {
             /** Upper */
             upper: number | null;
         };
+        /** AutoscalingGroupPage */
+        AutoscalingGroupPage: {
+            /** Items */
+            items: components["schemas"]["AutoscalingGroupRead"][];
+            /** Total */
+            total: number;
+        };
+        /** AutoscalingGroupRead */
+        AutoscalingGroupRead: {
+            /** Hourly Price */
+            hourly_price: number | null;
+            /** Id */
+            id: number;
+            /** Instance Type */
+            instance_type: string;
+            /**
+             * Kind
+             * @description asg, instance_group, scale_set or deployment
+             */
+            kind: string;
+            /** Max Size */
+            max_size?: number | null;
+            /**
+             * Min Size
+             * @description From the collector; None when the platform did not say
+             */
+            min_size?: number | null;
+            /** Name */
+            name: string;
+            /** Provider */
+            provider: string;
+            /** Region */
+            region: string;
+            /** Resource Id */
+            resource_id: string;
+        };
+        /** AutoscalingPlanRead */
+        AutoscalingPlanRead: {
+            /** Blocks */
+            blocks: components["schemas"]["PlanBlockRead"][];
+            /** Cooldown Seconds */
+            cooldown_seconds: number;
+            group: components["schemas"]["AutoscalingGroupRead"];
+            /**
+             * Hourly
+             * @description Instances needed per hour from `start`, 48 hours
+             */
+            hourly: number[];
+            /**
+             * Plan
+             * @description The policy chosen by replaying the group's history
+             */
+            plan: string;
+            /**
+             * Reaches Max
+             * @description The plan asks for the group's maximum size at some hour
+             */
+            reaches_max: boolean;
+            /**
+             * Replay
+             * @description The last week replayed: the plan beside the baselines
+             */
+            replay: components["schemas"]["ReplayRowRead"][];
+            replay_series: components["schemas"]["ReplaySeriesRead"];
+            /**
+             * Risk
+             * @description Risk of under-provisioning each hour is sized for
+             */
+            risk: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Target Utilisation
+             * @description Recommended target of the reactive part, 0..1
+             */
+            target_utilisation: number;
+            /** Warmup Seconds */
+            warmup_seconds: number;
+        };
         /** Body_forecast_adhoc_api_forecasts_adhoc_post */
         Body_forecast_adhoc_api_forecasts_adhoc_post: {
             /**
@@ -1741,6 +1857,22 @@ export interface components {
              */
             through: string;
         };
+        /** PlanBlockRead */
+        PlanBlockRead: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Instances */
+            instances: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description UTC; a scale-out starts one start-up time before its hour
+             */
+            start: string;
+        };
         /** ProviderForecastSpend */
         ProviderForecastSpend: {
             /** As Of */
@@ -2031,6 +2163,53 @@ export interface components {
             /** Updated */
             updated: number;
         };
+        /** ReplayRowRead */
+        ReplayRowRead: {
+            /** Actions */
+            actions: number;
+            /**
+             * Cost
+             * @description Instance-steps relative to the perfect-foresight oracle
+             */
+            cost: number;
+            /** Policy */
+            policy: string;
+            /**
+             * Under Provisioned
+             * @description Share of steps with demand above capacity
+             */
+            under_provisioned: number;
+            /**
+             * Unserved
+             * @description Share of demand above capacity
+             */
+            unserved: number;
+            /** Utilisation */
+            utilisation: number;
+        };
+        /** ReplaySeriesRead */
+        ReplaySeriesRead: {
+            /**
+             * Demand
+             * @description Demand in instances (demand / one instance's capacity)
+             */
+            demand: (number | null)[];
+            /**
+             * Plan
+             * @description Instances in service under Headroom's plan
+             */
+            plan: number[];
+            /**
+             * Reactive
+             * @description Instances in service under target tracking
+             */
+            reactive: number[];
+            /**
+             * Timestamps
+             * @description Every step of the replayed week, UTC
+             */
+            timestamps: string[];
+        };
         /** ResourcePage */
         ResourcePage: {
             /** Items */
@@ -2098,7 +2277,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "capacity" | "runway" | "growth" | "cost_anomaly" | "budget" | "metric_anomaly" | "source_silent";
+            kind: "capacity" | "runway" | "growth" | "cost_anomaly" | "budget" | "metric_anomaly" | "source_silent" | "autoscaling_max";
             /** Name */
             name: string;
             /** Params */
@@ -3142,6 +3321,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnomalyPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_groups_api_autoscaling_groups_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoscalingGroupPage"];
+                };
+            };
+        };
+    };
+    read_group_plan_api_autoscaling_groups__group_pk__plan_get: {
+        parameters: {
+            query?: {
+                /** @description Risk of under-provisioning per hour */
+                risk?: number;
+            };
+            header?: never;
+            path: {
+                group_pk: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoscalingPlanRead"];
                 };
             };
             /** @description Validation Error */

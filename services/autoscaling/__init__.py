@@ -1,0 +1,1 @@
+"""Predictive autoscaling: the protocol's simulator, its baselines, Headroom's forecast-driven policy, emitters."""
