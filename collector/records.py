@@ -94,6 +94,7 @@ class CostRecord:
     billing_currency: str = "USD"
     tags: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    estimated: bool = False  # the provider says this figure may still change: its day is read again until final
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ class AwsCollector(Collector):
     def __init__(self, cfg: AwsSourceSettings, catalog_loader: Callable[[], Catalog] = Catalog.load) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.stream_cadence = cfg.stream_cadence()
+        self.metrics_lookback = metrics.lookback(cfg.metrics_period_seconds)
+        self.streams = ("inventory", "metrics", "costs") if cfg.cost_explorer else ("inventory", "metrics")
+        self._notes: set[str] = set()
         self.sessions = AwsSessions(cfg)
         self.prices = PriceBook(self._pricing if cfg.pricing else None, catalog_loader)
         self._account: str | None = None
@@ -91,14 +95,28 @@ class AwsCollector(Collector):
                 yield self._resource(item, region)
 
     # -- metrics ---------------------------------------------------------------------------------
-    def _window(self, since: datetime | None, until: datetime) -> tuple[int, int]:
-        period = self.cfg.metrics_period_seconds
-        first = since if since is not None else until - timedelta(days=self.cfg.history_days)
-        return int(first.timestamp()) // period * period, int(until.timestamp()) // period * period
+    def first_since(self, until: datetime) -> datetime:
+        return until - timedelta(days=self.cfg.history_days)
+
+    def metric_chunks(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Pieces that each fit one GetMetricData call per batch, at the period their age allows."""
+        return metrics.retention_chunks(start, end, self.cfg.metrics_period_seconds, self.clock())
+
+    def take_notes(self) -> list[str]:
+        notes, self._notes = sorted(self._notes), set()
+        return notes
 
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
-        period = self.cfg.metrics_period_seconds
-        start, end = self._window(since, until)
+        first = since if since is not None else self.first_since(until)
+        period = metrics.retained_period(self.cfg.metrics_period_seconds, first, self.clock())
+        if period is None:
+            self._notes.add(f"CloudWatch keeps no data older than 455 days: nothing before {until:%Y-%m-%d} was read")
+            return
+        if period != self.cfg.metrics_period_seconds:
+            kept = metrics.kept_days(self.cfg.metrics_period_seconds)
+            self._notes.add(f"CloudWatch keeps {self.cfg.metrics_period_seconds} s data for {kept} days: samples "
+                            f"older than that were read at {period} s")  # fmt: skip
+        start, end = int(first.timestamp()) // period * period, int(until.timestamp()) // period * period
         if end <= start:
             return
         found = self._found if self._found is not None else self._discover_all()

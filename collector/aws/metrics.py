@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,9 @@ from collector.aws.errors import AwsCaller
 MAX_QUERIES_PER_CALL = 500  # GetMetricData accepts at most 500 MetricDataQuery structures
 MAX_DATAPOINTS_PER_CALL = 100_800  # ... and returns at most 100,800 datapoints per call
 CWAGENT = "CWAgent"
+# CloudWatch retention: data at periods that are multiples of these seconds are kept this many days; a request
+# for older data at a finer period comes back empty (GetMetricData, "StartTime" and "Period").
+RETENTION: tuple[tuple[int, int], ...] = ((60, 15), (300, 63), (3600, 455))
 
 # (vocabulary metric, namespace, CloudWatch metric, statistic, per-second rate to scale by the period?)
 EC2_METRICS = (
@@ -156,4 +159,44 @@ def fetch_batch(
             out[(query.resource_id, query.metric)].add(
                 [t for t, _ in kept], [v for _, v in kept], float(period) if query.rate else 1.0
             )
+    return out
+
+
+def kept_days(period: int) -> int:
+    """How long CloudWatch keeps data at `period` seconds (a multiple of 60)."""
+    return max(days for tier, days in RETENTION if period % tier == 0)
+
+
+def retained_period(period: int, start: datetime, now: datetime) -> int | None:
+    """The finest period, at least `period`, at which CloudWatch still holds data from `start`; None: none kept."""
+    age = now - start
+    for tier, days in RETENTION:
+        if age <= timedelta(days=days):
+            return -(-max(period, tier) // tier) * tier
+    return None
+
+
+def lookback(period: int) -> timedelta:
+    """How far before the watermark each run reads again: CloudWatch publishes some datapoints minutes late."""
+    return timedelta(seconds=max(600, 2 * period))
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    epoch = -(-int(t.timestamp()) // 3600) * 3600
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def retention_chunks(start: datetime, end: datetime, period: int, now: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at the retention boundaries (on whole hours, so the periods on either side meet) and then
+    into pieces of at most 201 periods, which a full batch of 500 queries reads in one call."""
+    cuts = sorted({start, end, *(_ceil_hour(now - timedelta(days=days)) for _tier, days in RETENTION)})
+    cuts = [c for c in cuts if start <= c <= end]
+    out: list[tuple[datetime, datetime]] = []
+    for seg_start, seg_end in zip(cuts, cuts[1:], strict=False):
+        seg_period = retained_period(period, seg_start, now) or 86400
+        step = timedelta(seconds=MAX_DATAPOINTS_PER_CALL // MAX_QUERIES_PER_CALL * seg_period)
+        t = seg_start
+        while t < seg_end:
+            out.append((t, min(t + step, seg_end)))
+            t += step
     return out

@@ -32,6 +32,7 @@ class AzureCollector(Collector):
     def __init__(self, cfg: AzureSourceSettings, catalog: Catalog | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.stream_cadence = cfg.stream_cadence()
         self._catalog = catalog
         self._credential: TokenCredential | None = None
         self._vms: list[Resource] | None = None

@@ -29,6 +29,8 @@ class BillingFilesCollector(Collector):
     incremental runs pick up late files without a backfill; unchanged files add nothing.
     """
 
+    streams = ("costs",)
+
     def __init__(self, cfg: BillingFilesSourceSettings) -> None:
         self.cfg = cfg
         self.name = cfg.name

@@ -26,6 +26,7 @@ class GcpCollector(Collector):
     def __init__(self, cfg: GcpSourceSettings, catalog: Catalog | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.stream_cadence = cfg.stream_cadence()
         self._catalog = catalog
         self.retry = ThrottleRetry.from_settings(cfg.retry)
         self.monitoring_api = GoogleApi(

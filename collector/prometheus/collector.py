@@ -40,6 +40,8 @@ class PrometheusCollector(Collector):
     a server without cAdvisor or kube-state-metrics simply yields no containers.
     """
 
+    streams = ("inventory", "metrics")
+
     def __init__(self, cfg: PrometheusSourceSettings, client: PrometheusClient | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
