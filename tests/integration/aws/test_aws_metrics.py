@@ -119,6 +119,7 @@ def test_long_windows_are_cut_under_the_datapoint_limit_per_call(
     put_metrics(aws("cloudwatch"), "AWS/EC2", [datum("CPUUtilization", dims, first, 10.0),
                                                datum("CPUUtilization", dims, last, 90.0)])  # fmt: skip
     collector = AwsCollector(make_settings(proxy.url, metrics_period_seconds=PERIOD, services=["ec2"]))
+    collector.as_of = until  # the run's now: 15 days back is still within 60 s retention
     batches = list(collector.collect_metrics(since, until))
     assert proxy.seen["GetMetricData"] == 2  # 20,160 periods per call for 5 queries
     got = sorted((int(t), float(v)) for b in batches for t, v in zip(b.timestamps, b.values, strict=True))
