@@ -93,13 +93,17 @@ def collect(
                       f"{result.samples:,} samples, {result.costs:,} cost lines")
             for note in result.notes:
                 err.print(f"  [yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
+            for stream, why in result.failures.items():  # once per run: the other streams were stored
+                err.print(f"  [red]error[/red] {name}/{stream}: {why}", highlight=False, soft_wrap=True)
+            if result.failures:
+                failed.append(f"{name} ({', '.join(result.failures)})")
             report = getattr(collector, "format_report", None)
             if callable(report):
                 out.print(report())
     finally:
         store.close()
     if failed:
-        raise CliError(f"{len(failed)} source(s) failed: {', '.join(failed)}; the others were stored")
+        raise CliError(f"{len(failed)} source(s) failed: {', '.join(failed)}; everything else was stored")
 
 
 def _progress() -> Progress:

@@ -177,7 +177,8 @@ def collect_source(source: str) -> dict[str, Any]:
             result = run_collector(build_collector(settings, source), db_url=settings.database_url, metric_store=store)
         finally:
             store.close()
-        return {"source": source, "resources": result.resources, "samples": result.samples, "costs": result.costs}
+        return {"source": source, "resources": result.resources, "samples": result.samples, "costs": result.costs,
+                "failed_streams": result.failures, "skipped_streams": result.skipped}
 
 
 @app.task(name=TASK_CHECK_FOR_RETRAIN, ignore_result=True)

@@ -15,7 +15,6 @@ from collector.base import (
     CollectorError,
     EndpointUnreachableError,
     MissingCredentialsError,
-    PermissionDeniedError,
     ThrottledError,
 )
 from services.db.engine import session_scope
