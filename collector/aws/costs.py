@@ -1,7 +1,9 @@
 """Cost Explorer GetCostAndUsage, daily, by service and linked account (and a cost-allocation tag).
 
 Every request costs $0.01, so the window is only [since, until) plus the days before `since` that are not
-settled yet; settled days are never asked for again.
+settled yet; settled days are never asked for again. Days Cost Explorer marks `Estimated` come back as estimated
+records, which ingest reads again until they are final. Effective cost is NetAmortizedCost: amortised commitments
+after discounts (AmortizedCost is before them).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from collector.aws.errors import AwsCaller
 from collector.records import CostRecord
 
-COST_METRICS = ("UnblendedCost", "AmortizedCost")
+COST_METRICS = ("UnblendedCost", "NetAmortizedCost")
 
 
 def cost_days(
@@ -65,13 +67,14 @@ def cost_record(day: dict[str, Any], metrics: dict[str, Any], *, service: str, a
         charge_period_start=date.fromisoformat(day["TimePeriod"]["Start"]),
         charge_period_end=date.fromisoformat(day["TimePeriod"]["End"]),
         billed_cost=billed,
-        effective_cost=_amount(metrics, "AmortizedCost"),
+        effective_cost=_amount(metrics, "NetAmortizedCost"),
         list_cost=billed,  # Cost Explorer has no list price: unblended is the closest
         charge_category="Tax" if service == "Tax" else "Usage",
         service_name=service,
         sub_account_id=account,
         billing_currency=_unit(metrics),
         source=source,
+        estimated=bool(day.get("Estimated", False)),
     )
 
 

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -241,7 +241,7 @@ class StreamRun:
             since = self.until - self.backfill if self.backfill else row.watermark
             unsettled = row.detail.get("unsettled_from") if row.detail else None
         if since is not None and unsettled:  # days the provider still called estimated: read again until final
-            since = min(since, datetime.fromisoformat(unsettled))
+            since = min(since, datetime.combine(date.fromisoformat(unsettled), time(), UTC))
         records = list(self.collector.collect_costs(since, self.until))
         estimated = [r.charge_period_start for r in records if r.estimated]
         with session_scope(self.db_url) as session:
