@@ -219,8 +219,8 @@ class StreamRun:
         with session_scope(self.db_url) as session:
             since, until = incremental_window(load_stream(session, source, "metrics"), self.until,
                                               self.collector.metrics_lookback)  # fmt: skip
+        self.result.since = self.result.since or since
         if since is None or since < until:
-            self.result.since = self.result.since or since
             self._write_samples(since, until, seen)
             with session_scope(self.db_url) as session:
                 row = load_stream(session, source, "metrics")
