@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from collector.records import CostRecord, Resource, SampleBatch
+from collector.records import ApiUsage, CostRecord, Resource, SampleBatch
 
 
 class CollectorError(RuntimeError):
@@ -46,6 +46,8 @@ class Collector(ABC):
     # How often each stream (inventory, metrics, costs) is worth collecting; absent = every run. Billing data
     # changes a few times a day, so paid billing APIs are asked that often and no more.
     stream_cadence: dict[str, timedelta] = {}
+    # API spend this source may make per month at list price (ingest slows or refuses paid streams); None: no limit
+    monthly_budget_usd: float | None = None
     # The run's "now", set by ingest, so retention and settled days are judged against the run, not the wall clock.
     as_of: datetime | None = None
     # Length of one committed piece of a metrics backfill: a killed backfill resumes after the last piece stored.
@@ -67,6 +69,15 @@ class Collector(ABC):
     def cost_replacements(self) -> list[tuple[date, date]]:
         """After collect_costs: the [start, end) charge periods whose yielded lines replace every line stored for
         them (a billing file delivered again as a new version); empty for sources whose lines only upsert."""
+        return []
+
+    def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
+        """The paid calls one scheduled run of each stream would make now, at list price, for a metrics window of
+        `interval` (plus the look-back). May call free APIs (discovery) and dry runs to count; free sources: []."""
+        return []
+
+    def take_usage(self) -> list[ApiUsage]:
+        """The paid calls made since the last take, at list price; then forgotten. Free sources: []."""
         return []
 
     def take_notes(self) -> list[str]:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from collector.aws import costs, metrics
+from collector.aws import costs, metrics, spend
 from collector.aws.discovery import Found, discover_region, environment_of
 from collector.aws.errors import AwsCaller
 from collector.aws.pricing import PriceBook
@@ -14,7 +14,7 @@ from collector.aws.session import COST_EXPLORER_REGION, PRICING_REGION, AwsSessi
 from collector.base import Collector
 from collector.catalog import Catalog
 from collector.config import AwsSourceSettings
-from collector.records import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
+from collector.records import METRICS, ApiUsage, CostRecord, Resource, SampleBatch, SeriesRef
 
 log = logging.getLogger(__name__)
 PRICED_KINDS = ("vm",)
@@ -32,6 +32,7 @@ class AwsCollector(Collector):
         self.cfg = cfg
         self.name = cfg.name
         self.stream_cadence = cfg.stream_cadence()
+        self.monthly_budget_usd = cfg.monthly_budget_usd
         self.metrics_lookback = metrics.lookback(cfg.metrics_period_seconds)
         self.streams = ("inventory", "metrics", "costs") if cfg.cost_explorer else ("inventory", "metrics")
         self._notes: set[str] = set()
@@ -101,6 +102,30 @@ class AwsCollector(Collector):
     def metric_chunks(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Pieces that each fit one GetMetricData call per batch, at the period their age allows."""
         return metrics.retention_chunks(start, end, self.cfg.metrics_period_seconds, self.clock())
+
+    def take_usage(self) -> list[ApiUsage]:
+        return self.sessions.meter.take()
+
+    def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
+        """GetMetricData: the batches of the queries of what is discovered now, each one call per time chunk of an
+        incremental window (interval + look-back); ListMetrics as building the queries just made them; Cost
+        Explorer: one request a run (two with a tag), more when its answer has more pages."""
+        self.sessions.meter.take()  # start from zero
+        period = self.cfg.metrics_period_seconds
+        window = int((interval + self.metrics_lookback).total_seconds()) // period * period + period
+        calls = metric_units = 0
+        for region, items in self._discover_all().items():
+            queries = metrics.build_queries(items, self.sessions.caller("cloudwatch", region))
+            for batch in metrics.batches(queries):
+                chunks = len(list(metrics.time_chunks(0, window, period, len(batch))))
+                calls += chunks
+                metric_units += chunks * len(batch)
+        listed = [u for u in self.sessions.meter.take() if u.api == "cloudwatch:ListMetrics"]
+        out = [spend.usage("cloudwatch", "GetMetricData", calls, metric_units), *listed]
+        if self.cfg.cost_explorer:
+            requests = 2 if self.cfg.cost_group_by_tag else 1
+            out.append(spend.usage("ce", "GetCostAndUsage", requests, requests))
+        return out
 
     def take_notes(self) -> list[str]:
         notes, self._notes = sorted(self._notes), set()

@@ -33,6 +33,7 @@ class AzureCollector(Collector):
         self.cfg = cfg
         self.name = cfg.name
         self.stream_cadence = cfg.stream_cadence()
+        self.monthly_budget_usd = cfg.monthly_budget_usd
         self._catalog = catalog
         self._credential: TokenCredential | None = None
         self._vms: list[Resource] | None = None

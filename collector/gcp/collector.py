@@ -27,6 +27,7 @@ class GcpCollector(Collector):
         self.cfg = cfg
         self.name = cfg.name
         self.stream_cadence = cfg.stream_cadence()
+        self.monthly_budget_usd = cfg.monthly_budget_usd
         self._catalog = catalog
         self.retry = ThrottleRetry.from_settings(cfg.retry)
         self.monitoring_api = GoogleApi(

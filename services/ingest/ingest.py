@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from collector.records import CostRecord, Resource, SampleBatch
 from services.db.engine import session_scope
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow, utcnow
 from services.db.upsert import upsert_rows
+from services.ingest.spend import budget_gate, month_spend, record_usage
 from services.ingest.streams import (
     STREAMS,
     advance_backfill,
@@ -174,27 +176,47 @@ class StreamRun:
     backfill: timedelta | None
     tick: Progress
     result: IngestResult
+    run_interval: timedelta = timedelta(minutes=5)  # how often runs are scheduled (settings.collect_interval_minutes)
+    backfilled: bool = False  # this run fetched backfill chunks
 
     def run(self, stream: str) -> None:
         source, cadence = self.collector.name, self.collector.stream_cadence.get(stream, timedelta(0))
         with session_scope(self.db_url) as session:
-            decision = plan(load_stream(session, source, stream), cadence, self.until, forced=self.backfill is not None)
-            last_error = load_stream(session, source, stream).last_error
+            row = load_stream(session, source, stream)
+            decision = plan(row, cadence, self.until, forced=self.backfill is not None)
+            last_error, last_run_at = row.last_error, row.last_run_at
+            budget = budget_gate(
+                budget=self.collector.monthly_budget_usd, spent=month_spend(session, source, self.until),
+                last_run_usd=Decimal((row.detail or {}).get("last_run_usd") or 0),
+                cadence=max(cadence, self.run_interval), last_run_at=last_run_at, now=self.until, stream=stream,
+            )  # fmt: skip
         if not decision.due:
             self.result.skipped[stream] = decision.reason
             if last_error:  # still failing: said once per run, with what to fix
                 self.result.failures[stream] = f"{last_error} ({decision.reason})"
             return
+        if not budget.due:
+            self.result.skipped[stream] = budget.reason
+            if "refused" in budget.reason:
+                self.result.failures[stream] = budget.reason
+            return
+        if budget.reason:
+            self.result.notes.append(budget.reason)
         try:
             getattr(self, f"_{stream}")()
         except Exception as exc:
             log.warning("%s: stream %s failed: %s", source, stream, exc, exc_info=not isinstance(exc, CollectorError))
             self.result.failures[stream] = str(exc)
             with session_scope(self.db_url) as session:
-                record_failure(load_stream(session, source, stream), self.until, cadence, str(exc))
+                row = load_stream(session, source, stream)
+                record_usage(row, self.collector.take_usage(), self.until, scheduled=False)
+                record_failure(row, self.until, cadence, str(exc))
             return
         with session_scope(self.db_url) as session:
-            record_success(load_stream(session, source, stream), self.until)
+            row = load_stream(session, source, stream)
+            # a backfill's spend counts, but it is no guide to what a scheduled run costs
+            record_usage(row, self.collector.take_usage(), self.until, scheduled=not self.backfilled)
+            record_success(row, self.until)
 
     def _inventory(self) -> None:
         resources = list(self.collector.discover())
@@ -212,6 +234,7 @@ class StreamRun:
         seen: set[str] = set()
         if cursor is not None and end is not None:
             self.result.since = cursor
+            self.backfilled = True
             for chunk_start, chunk_end in self.collector.metric_chunks(cursor, end):
                 self._write_samples(chunk_start, chunk_end, seen)
                 with session_scope(self.db_url) as session:  # this chunk is stored: never fetched again
@@ -263,6 +286,7 @@ def run_collector(
     until: datetime | None = None,
     backfill: timedelta | None = None,
     progress: Progress | None = None,
+    run_interval: timedelta = timedelta(minutes=5),
 ) -> IngestResult:
     """Collect each due stream of one source (inventory, metrics, costs) from its own watermark to `until`.
 
@@ -276,7 +300,7 @@ def run_collector(
     collector.as_of = until
     result = IngestResult(source=source, until=until)
     run = StreamRun(collector, db_url=db_url, metric_store=metric_store, until=until, backfill=backfill,
-                    tick=progress or (lambda _stage, _n: None), result=result)  # fmt: skip
+                    tick=progress or (lambda _stage, _n: None), result=result, run_interval=run_interval)  # fmt: skip
     try:
         collector.check()  # credentials and permissions first: a refused source stores nothing
     except Exception as exc:
