@@ -28,7 +28,7 @@ def read_sources(session: SessionDep, settings: SettingsDep, _: CurrentPrincipal
             name=r.stream, watermark=r.watermark, last_success_at=r.last_success_at, next_due_at=r.next_due_at,
             failures=r.failures, last_error=r.last_error, spend_month_usd=spend,
         ))  # fmt: skip
-    names = list(dict.fromkeys([*source_names(settings), *stored]))
+    names = list(dict.fromkeys([*source_names(settings), *stored, *streams]))
     items = []
     for name in names:
         row = stored.get(name)
