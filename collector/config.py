@@ -123,7 +123,14 @@ class AzureSourceSettings(CadenceSettings):
     ca_bundle: Path | None = Field(
         None, description="PEM file of CAs to trust for every Azure endpoint (TLS-inspecting proxies, tests)."
     )
-    interval_minutes: int = Field(5, ge=1, le=1440)
+    interval_minutes: Literal[1, 5, 15, 30, 60, 360, 720, 1440] = Field(
+        5, description="Metrics time grain: one the batch metrics API accepts (PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, "
+        "PT12H, P1D)."
+    )
+    max_throttle_wait_seconds: float = Field(
+        300.0, ge=1.0, le=3600.0, description="Longest wait honoured when Azure asks for one (Retry-After, Cost "
+        "Management's x-ms-ratelimit-*-retry-after); Cost Management can ask for a minute or more."
+    )
     history_days: int = Field(
         30, ge=1, le=93, description="Days collected on a first run (Azure keeps platform metrics for 93 days)."
     )
