@@ -95,6 +95,10 @@ class GcpSourceSettings(CadenceSettings):
     billing_job_project: str | None = Field(
         None, description="Project that runs the billing query (needs roles/bigquery.jobUser); default: the table's."
     )
+    maximum_bytes_billed: int = Field(
+        50 * 2**30, ge=10 * 2**20, description="BigQuery fails the billing query rather than bill more bytes than "
+        "this (on-demand: $6.25 per TiB); 50 GiB by default."
+    )
     history_days: int = Field(30, ge=1, le=730, description="History collected on the first run (no watermark).")
     settled_after_days: int = Field(
         3, ge=0, le=31, description="Billing days re-read on every run, since the export keeps amending them."
