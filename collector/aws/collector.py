@@ -101,7 +101,9 @@ class AwsCollector(Collector):
 
     def metric_chunks(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Pieces that each fit one GetMetricData call per batch, at the period their age allows."""
-        return metrics.retention_chunks(start, end, self.cfg.metrics_period_seconds, self.clock())
+        found = self._found if self._found is not None else self._discover_all()
+        queries = max(metrics.most_queries(items) for items in found.values()) if found else 1
+        return metrics.retention_chunks(start, end, self.cfg.metrics_period_seconds, self.clock(), queries)
 
     def take_usage(self) -> list[ApiUsage]:
         return self.sessions.meter.take()

@@ -186,15 +186,25 @@ def _ceil_hour(t: datetime) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def retention_chunks(start: datetime, end: datetime, period: int, now: datetime) -> list[tuple[datetime, datetime]]:
+def most_queries(resources: list[Found] | None) -> int:
+    """At most how many queries one GetMetricData batch of these resources holds (500 when not known)."""
+    if resources is None:
+        return MAX_QUERIES_PER_CALL
+    per = {"vm": len(EC2_METRICS) + len(AGENT_METRICS), "database": len(RDS_METRICS)}
+    return max(1, min(MAX_QUERIES_PER_CALL, sum(per.get(r.kind, 0) for r in resources)))
+
+
+def retention_chunks(
+    start: datetime, end: datetime, period: int, now: datetime, queries: int = MAX_QUERIES_PER_CALL
+) -> list[tuple[datetime, datetime]]:
     """[start, end) cut at the retention boundaries (on whole hours, so the periods on either side meet) and then
-    into pieces of at most 201 periods, which a full batch of 500 queries reads in one call."""
+    into pieces that a batch of `queries` reads in one call (201 periods for a full batch of 500)."""
     cuts = sorted({start, end, *(_ceil_hour(now - timedelta(days=days)) for _tier, days in RETENTION)})
     cuts = [c for c in cuts if start <= c <= end]
     out: list[tuple[datetime, datetime]] = []
     for seg_start, seg_end in zip(cuts, cuts[1:], strict=False):
         seg_period = retained_period(period, seg_start, now) or 86400
-        step = timedelta(seconds=MAX_DATAPOINTS_PER_CALL // MAX_QUERIES_PER_CALL * seg_period)
+        step = timedelta(seconds=MAX_DATAPOINTS_PER_CALL // max(1, queries) * seg_period)
         t = seg_start
         while t < seg_end:
             out.append((t, min(t + step, seg_end)))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_fault_proxy import FaultProxy, json_error
+from cloudwatch_rules import CloudWatchRules
 from metric_data_pager import cloudwatch_error
 from test_aws_metrics import datum, put_metrics, stored
 
@@ -67,11 +68,12 @@ def test_a_denied_cost_permission_leaves_metrics_on_schedule_and_is_reported_onc
             cost_tries.append(until)
     # Cost Explorer is retried at its cadence, doubling while it stays denied: not every 5 minutes
     assert cost_tries == [runs[0], runs[12], runs[36]]
-    # metrics: the first day once (two chunks), then one call a run over the new minutes and the look-back
+    # metrics: the first day once (one chunk: 7 queries fit 14,400 periods a call), then one call a run over the
+    # new minutes and the look-back
     starts = start_times(proxy)
-    assert len(starts) == 2 + 36 and starts[0] == UNTIL - timedelta(days=1)
+    assert len(starts) == 1 + 36 and starts[0] == UNTIL - timedelta(days=1)
     lookback = collector.metrics_lookback
-    assert all(start == until - timedelta(minutes=5) - lookback for start, until in zip(starts[2:], runs[1:],
+    assert all(start == until - timedelta(minutes=5) - lookback for start, until in zip(starts[1:], runs[1:],
                                                                                          strict=True))  # fmt: skip
     (series,) = stored(store, runs[-1]).values()
     assert len(series) == 24 * 12 + 36  # every 5-minute sample of the day and the three hours, once
@@ -83,12 +85,14 @@ def test_a_killed_backfill_resumes_without_fetching_committed_chunks_again(
     db_url, store = sqlite_stores
     first = UNTIL - timedelta(days=3)
     one_instance_with_cpu(aws, first, UNTIL + timedelta(minutes=5))
+    image = aws("ec2").describe_images()["Images"][0]["ImageId"]
+    aws("ec2").run_instances(ImageId=image, MinCount=99, MaxCount=99, InstanceType="c5.large")  # a full batch
     settings = make_settings(proxy.url, services=["ec2"], history_days=3, cost_explorer=False,
                              retry={"max_attempts": 1})  # the run dies on the faulted call
     collector = AwsCollector(settings)
     collector.as_of = UNTIL
     chunks = collector.metric_chunks(first, UNTIL)
-    assert len(chunks) == 5  # 201 five-minute periods each: one GetMetricData call per chunk
+    assert len(chunks) == 5  # 500 queries: 201 five-minute periods each, one GetMetricData call per chunk
     killed_at = chunks[2][0]
     proxy.fail("GetMetricData", 1, cloudwatch_error("InternalFailure", "The request processing has failed.", 500),
                when=lambda body: json.loads(body)["StartTime"] >= killed_at.timestamp())  # fmt: skip
@@ -107,3 +111,27 @@ def test_a_killed_backfill_resumes_without_fetching_committed_chunks_again(
     assert metrics.watermark == later and metrics.backfill_cursor is None
     (series,) = stored(store, later).values()
     assert len(series) == 3 * 24 * 12 + 1  # every sample of the three days and the new five minutes, once
+
+
+def test_a_backfill_beyond_15_days_reads_old_data_at_a_period_cloudwatch_still_keeps(
+    aws: Any, proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore]
+) -> None:
+    db_url, store = sqlite_stores
+    rules = CloudWatchRules(now=UNTIL)
+    proxy.page("GetMetricData", rules)
+    ec2 = aws("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    (instance,) = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="c5.large")["Instances"]
+    dims = {"InstanceId": instance["InstanceId"]}
+    old, recent = UNTIL - timedelta(days=30), UNTIL - timedelta(days=2)  # 30 days old: no 60 s data is kept
+    put_metrics(aws("cloudwatch"), "AWS/EC2", [datum("CPUUtilization", dims, old, 40.0),
+                                               datum("CPUUtilization", dims, recent, 60.0)])  # fmt: skip
+    collector = AwsCollector(make_settings(proxy.url, services=["ec2"], cost_explorer=False, history_days=31,
+                                           metrics_period_seconds=60))  # fmt: skip
+    result = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
+    assert result.failures == {} and rules.dropped == 0  # nothing was asked at a period CloudWatch no longer has
+    (series,) = stored(store, UNTIL).values()
+    assert [value for _, value in series] == [40.0, 60.0]  # the 30-day-old sample too, read at 300 s
+    assert any("CloudWatch keeps 60 s data for 15 days" in note for note in result.notes)
+    periods = {json.loads(b)["MetricDataQueries"][0]["MetricStat"]["Period"] for b in proxy.bodies["GetMetricData"]}
+    assert periods == {60, 300}
