@@ -141,6 +141,9 @@ class GcpCollector(Collector):
                 }
             yield from found
 
+    def first_since(self, until: datetime) -> datetime:
+        return until - timedelta(days=self.cfg.history_days)
+
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
         start = since if since is not None else until - timedelta(days=self.cfg.history_days)
         if start >= until:
