@@ -19,20 +19,27 @@ from collector.aws.errors import AwsCaller
 from collector.records import CostRecord
 
 COST_METRICS = ("UnblendedCost", "NetAmortizedCost")
+HISTORY_MONTHS = 13  # "The Cost Explorer API can access up to 13 months of historical data and the current month"
 
 
 def cost_days(
     since: datetime | None, until: datetime, *, settled_after_days: int, history_days: int
 ) -> tuple[date, date]:
-    """The [start, end) days to ask for: the days [since, until) touch, plus the unsettled days before since.
+    """The [start, end) days to ask for: the days [since, until) touch, plus the unsettled days before since, never
+    before the oldest day Cost Explorer keeps (older costs come from CUR files, the `billing` source).
 
     A day is settled once `settled_after_days` whole days have followed it (before `until`).
     """
     end = until.date() + timedelta(days=1) if until.time() != datetime.min.time() else until.date()
     first_unsettled = until.date() - timedelta(days=settled_after_days)
-    if since is None:
-        return until.date() - timedelta(days=history_days), end
-    return min(since.date(), first_unsettled), end
+    start = until.date() - timedelta(days=history_days) if since is None else min(since.date(), first_unsettled)
+    return max(start, oldest_day(until)), end
+
+
+def oldest_day(until: datetime) -> date:
+    """The first day Cost Explorer still answers for: it keeps 13 months of history and the current month."""
+    months = until.year * 12 + until.month - 1 - HISTORY_MONTHS
+    return date(months // 12, months % 12 + 1, 1)
 
 
 def query_pages(ce: AwsCaller, start: date, end: date, group_by: list[dict[str, str]]) -> Iterator[dict[str, Any]]:

@@ -44,3 +44,12 @@ def test_a_90_day_backfill_is_cut_at_the_retention_boundaries_on_whole_hours() -
     assert sorted(set(periods), reverse=True) == [3600, 300, 60] and periods == sorted(periods, reverse=True)
     for (start, end), period in zip(chunks, periods, strict=True):
         assert (end - start) <= timedelta(seconds=201 * period)  # one GetMetricData call per 500 queries
+
+
+def test_cost_explorer_is_never_asked_past_its_13_months() -> None:
+    from collector.aws.costs import cost_days
+
+    start, end = cost_days(None, NOW, settled_after_days=3, history_days=455)
+    assert (start.isoformat(), end.isoformat()) == ("2025-10-01", "2026-11-21")  # 13 months and November so far
+    start, _ = cost_days(NOW - timedelta(days=1), NOW, settled_after_days=3, history_days=455)
+    assert start.isoformat() == "2026-11-17"

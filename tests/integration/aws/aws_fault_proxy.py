@@ -9,6 +9,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -104,6 +105,20 @@ def access_denied(headers: dict[str, str], needed: str) -> Canned:
     if needed.startswith("ec2:"):
         return ec2_error("UnauthorizedOperation", message, 403)
     return query_error("AccessDenied", message, 403)
+
+
+def past_cost_explorer_limits(now: date) -> Predicate:
+    """Requests Cost Explorer refuses: a start before its 13 months of history (and the current month), or more than
+    two GroupBy keys (use with FaultProxy.fail("GetCostAndUsage", n, json_error("ValidationException", ...)))."""
+    months = now.year * 12 + now.month - 1 - 13
+    oldest = date(months // 12, months % 12 + 1, 1)
+
+    def refused(body: bytes) -> bool:
+        request = json.loads(body or b"{}")
+        start = date.fromisoformat(request.get("TimePeriod", {}).get("Start", now.isoformat()))
+        return start < oldest or len(request.get("GroupBy", [])) > 2
+
+    return refused
 
 
 class FaultProxy:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aws_fault_proxy import FaultProxy
+from aws_fault_proxy import FaultProxy, json_error, past_cost_explorer_limits
 from sqlalchemy import func, select
 
 from collector.aws import AwsCollector
@@ -169,3 +169,17 @@ def test_estimated_days_are_read_again_until_final_and_only_at_the_cost_cadence(
     assert stored_costs(db_url) == (2, Decimal("16.75"))  # the final figures replaced the estimates
     run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL + timedelta(hours=12))
     assert requests_seen(proxy)[-1]["TimePeriod"]["Start"] == "2026-11-18"  # final now: the last 3 days only
+
+
+def test_a_long_first_history_stays_within_what_cost_explorer_keeps(
+    moto_url: str, proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore]
+) -> None:
+    db_url, store = sqlite_stores
+    proxy.fail("GetCostAndUsage", 100, json_error("ValidationException", "start date is too old"),
+               when=past_cost_explorer_limits(UNTIL.date()))  # fmt: skip
+    queue_results(moto_url, [{"ResultsByTime": [day(date(2025, 10, 1), [group(["Tax", "111111111111"], "1")])],
+                              "DimensionValueAttributes": []}])  # fmt: skip
+    collector = AwsCollector(make_settings(proxy.url, services=[], history_days=455))
+    result = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
+    assert result.failures == {} and result.costs == 1
+    assert requests_seen(proxy)[0]["TimePeriod"]["Start"] == "2025-10-01"  # not 455 days back
