@@ -107,8 +107,11 @@ def collect(
                       f"{result.samples:,} samples, {result.costs:,} cost lines")
             for note in result.notes:
                 err.print(f"  [yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
-            for stream, why in result.failures.items():  # once per run: the other streams were stored
-                err.print(f"  [red]error[/red] {name}/{stream}: {why}", highlight=False, soft_wrap=True)
+            by_cause: dict[str, list[str]] = {}
+            for stream, why in result.failures.items():  # once per run and cause: the other streams were stored
+                by_cause.setdefault(why, []).append(stream)
+            for why, streams in by_cause.items():
+                err.print(f"  [red]error[/red] {name}/{', '.join(streams)}: {why}", highlight=False, soft_wrap=True)
             if result.failures:
                 failed.append(f"{name} ({', '.join(result.failures)})")
             report = getattr(collector, "format_report", None)

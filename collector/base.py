@@ -43,6 +43,9 @@ class Collector(ABC):
 
     # The streams this source has, each with its own watermark and status in ingest.
     streams: tuple[str, ...] = ("inventory", "metrics", "costs")
+    # Metric families collected as streams of their own ("metrics:<family>"), so one family's failure (a denied
+    # permission) never stops the others; empty: one "metrics" stream through collect_metrics.
+    metric_families: tuple[str, ...] = ()
     # How often each stream (inventory, metrics, costs) is worth collecting; absent = every run. Billing data
     # changes a few times a day, so paid billing APIs are asked that often and no more.
     stream_cadence: dict[str, timedelta] = {}
@@ -95,6 +98,10 @@ class Collector(ABC):
     @abstractmethod
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterable[SampleBatch]:
         """Samples with since <= t < until (since None = all history the source has)."""
+
+    def collect_family(self, family: str, since: datetime | None, until: datetime) -> Iterable[SampleBatch]:
+        """Samples of one of metric_families with since <= t < until; sources without families never get this."""
+        raise NotImplementedError(f"{type(self).__name__} has no metric family {family!r}")
 
     def collect_costs(self, since: datetime | None, until: datetime) -> Iterable[CostRecord]:
         """Daily cost lines in the window; sources without billing yield nothing."""

@@ -11,7 +11,7 @@ from collector.aws.discovery import Found, discover_region, environment_of
 from collector.aws.errors import AwsCaller
 from collector.aws.pricing import PriceBook
 from collector.aws.session import COST_EXPLORER_REGION, PRICING_REGION, AwsSessions
-from collector.base import Collector
+from collector.base import Collector, CollectorError
 from collector.catalog import Catalog
 from collector.config import AwsSourceSettings
 from collector.records import METRICS, ApiUsage, CostRecord, Resource, SampleBatch, SeriesRef
@@ -35,12 +35,16 @@ class AwsCollector(Collector):
         self.monthly_budget_usd = cfg.monthly_budget_usd
         self.metrics_lookback = metrics.lookback(cfg.metrics_period_seconds)
         self.streams = ("inventory", "metrics", "costs") if cfg.cost_explorer else ("inventory", "metrics")
+        # each family its own stream: without cloudwatch:ListMetrics only the agent's memory and disk stop
+        wanted = {"ec2": "ec2" in cfg.services, "rds": "rds" in cfg.services, "cwagent": "ec2" in cfg.services}
+        self.metric_families = tuple(f for f in metrics.FAMILIES if wanted[f])
         self._notes: set[str] = set()
         self.sessions = AwsSessions(cfg)
         self.prices = PriceBook(self._pricing if cfg.pricing else None, catalog_loader)
         self._account: str | None = None
         self.identity_arn = ""  # who check() found we are: the user, or the assumed role's session
         self._found: dict[str, list[Found]] | None = None  # region -> last discovery
+        self._discovery_error: tuple[datetime | None, CollectorError] | None = None  # (run, why) of a failed one
 
     def _pricing(self) -> AwsCaller:
         return self.sessions.caller("pricing", PRICING_REGION)
@@ -63,9 +67,16 @@ class AwsCollector(Collector):
 
     # -- inventory -------------------------------------------------------------------------------
     def _discover_all(self) -> dict[str, list[Found]]:
+        """Every region's resources; a discovery that failed in this run fails again without asking AWS again."""
+        if self._discovery_error is not None and self._discovery_error[0] == self.as_of:
+            raise self._discovery_error[1]
         found = {}
-        for region in self.cfg.regions:
-            found[region] = list(discover_region(list(self.cfg.services), self._callers_in(region)))
+        try:
+            for region in self.cfg.regions:
+                found[region] = list(discover_region(list(self.cfg.services), self._callers_in(region)))
+        except CollectorError as exc:
+            self._discovery_error = (self.as_of, exc)
+            raise
         self._found = found
         return found
 
@@ -134,6 +145,12 @@ class AwsCollector(Collector):
         return notes
 
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
+        return self._collect(metrics.FAMILIES, since, until)
+
+    def collect_family(self, family: str, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
+        return self._collect((family,), since, until)
+
+    def _collect(self, families: tuple[str, ...], since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
         first = since if since is not None else self.first_since(until)
         period = metrics.retained_period(self.cfg.metrics_period_seconds, first, self.clock())
         if period is None:
@@ -150,7 +167,7 @@ class AwsCollector(Collector):
         for region, items in found.items():
             cloudwatch = self.sessions.caller("cloudwatch", region)
             refs = {item.resource_id: item for item in items}
-            for batch in metrics.batches(metrics.build_queries(items, cloudwatch)):
+            for batch in metrics.batches(metrics.build_queries(items, cloudwatch, families)):
                 for chunk_start, chunk_end in metrics.time_chunks(start, end, period, len(batch)):
                     results = metrics.fetch_batch(cloudwatch, batch, chunk_start, chunk_end, period)
                     for (resource_id, metric), samples in results.items():

@@ -92,22 +92,28 @@ def agent_dimensions(
     return found
 
 
-def build_queries(resources: list[Found], cloudwatch: AwsCaller) -> list[MetricQuery]:
-    """Every query for these resources; the queries of one (resource, metric) are adjacent."""
+FAMILIES = ("ec2", "rds", "cwagent")  # AWS/EC2, AWS/RDS, and the CloudWatch agent's CWAgent (found by ListMetrics)
+
+
+def build_queries(
+    resources: list[Found], cloudwatch: AwsCaller, families: tuple[str, ...] = FAMILIES
+) -> list[MetricQuery]:
+    """Every query of these families for these resources; the queries of one (resource, metric) are adjacent."""
     specs: list[tuple[str, str, str, str, str, tuple[tuple[str, str], ...], bool]] = []
     vms = [r for r in resources if r.kind == "vm"]
-    agent = {metric: agent_dimensions(cloudwatch, name, req) for metric, name, req in AGENT_METRICS} if vms else {}
+    agent = ({metric: agent_dimensions(cloudwatch, name, req) for metric, name, req in AGENT_METRICS}
+             if vms and "cwagent" in families else {})  # fmt: skip
     for res in resources:
         if res.kind == "vm":
             dims = (("InstanceId", res.metric_key),)
-            for metric, namespace, name, stat, rate in EC2_METRICS:
+            for metric, namespace, name, stat, rate in EC2_METRICS if "ec2" in families else ():
                 specs.append((res.resource_id, metric, namespace, name, stat, dims, rate))
-            for metric, name, _req in AGENT_METRICS:
+            for metric, name, _req in AGENT_METRICS if agent else ():
                 if res.metric_key in agent[metric]:
                     specs.append(
                         (res.resource_id, metric, CWAGENT, name, "Average", agent[metric][res.metric_key], False)
                     )
-        elif res.kind == "database":
+        elif res.kind == "database" and "rds" in families:
             dims = (("DBInstanceIdentifier", res.metric_key),)
             for metric, namespace, name, stat, rate in RDS_METRICS:
                 specs.append((res.resource_id, metric, namespace, name, stat, dims, rate))

@@ -22,6 +22,7 @@ from services.ingest.streams import (
     STREAMS,
     advance_backfill,
     incremental_window,
+    inherit_watermark,
     load_stream,
     plan,
     prepare_backfill,
@@ -178,6 +179,8 @@ class StreamRun:
     result: IngestResult
     run_interval: timedelta = timedelta(minutes=5)  # how often runs are scheduled (settings.collect_interval_minutes)
     backfilled: bool = False  # this run fetched backfill chunks
+    attempted: list[str] = field(default_factory=list)  # the streams that were due and ran
+    seen: set[str] = field(default_factory=set)  # series written, over every metrics stream
 
     def run(self, stream: str) -> None:
         source, cadence = self.collector.name, self.collector.stream_cadence.get(stream, timedelta(0))
@@ -202,8 +205,9 @@ class StreamRun:
             return
         if budget.reason:
             self.result.notes.append(budget.reason)
+        self.attempted.append(stream)
         try:
-            getattr(self, f"_{stream}")()
+            self._metrics(stream) if stream.startswith("metrics") else getattr(self, f"_{stream}")()
         except Exception as exc:
             log.warning("%s: stream %s failed: %s", source, stream, exc, exc_info=not isinstance(exc, CollectorError))
             self.result.failures[stream] = str(exc)
@@ -224,36 +228,39 @@ class StreamRun:
             self.result.resources = upsert_resources(session, resources)
         self.tick("resources", self.result.resources)
 
-    def _metrics(self) -> None:
-        source = self.collector.name
+    def _metrics(self, stream: str) -> None:
+        """One metrics stream ("metrics", or "metrics:<family>"): its backfill chunk by chunk, then the new window."""
+        source, family = self.collector.name, stream.partition(":")[2]
         with session_scope(self.db_url) as session:
-            row = load_stream(session, source, "metrics")
+            row = load_stream(session, source, stream)
+            inherit_watermark(session, row)
             prepare_backfill(row, self.until, first_since=self.collector.first_since(self.until),
                              backfill=self.backfill)  # fmt: skip
             cursor, end = row.backfill_cursor, row.backfill_until
-        seen: set[str] = set()
         if cursor is not None and end is not None:
             self.result.since = cursor
             self.backfilled = True
             for chunk_start, chunk_end in self.collector.metric_chunks(cursor, end):
-                self._write_samples(chunk_start, chunk_end, seen)
+                self._write_samples(family, chunk_start, chunk_end)
                 with session_scope(self.db_url) as session:  # this chunk is stored: never fetched again
-                    advance_backfill(load_stream(session, source, "metrics"), chunk_end)
+                    advance_backfill(load_stream(session, source, stream), chunk_end)
         with session_scope(self.db_url) as session:
-            since, until = incremental_window(load_stream(session, source, "metrics"), self.until,
+            since, until = incremental_window(load_stream(session, source, stream), self.until,
                                               self.collector.metrics_lookback)  # fmt: skip
         self.result.since = self.result.since or since
         if since is None or since < until:
-            self._write_samples(since, until, seen)
+            self._write_samples(family, since, until)
             with session_scope(self.db_url) as session:
-                row = load_stream(session, source, "metrics")
+                row = load_stream(session, source, stream)
                 row.watermark = max(row.watermark or until, until)
-        self.result.series = len(seen)
+        self.result.series = len(self.seen)
 
-    def _write_samples(self, since: datetime | None, until: datetime, seen: set[str]) -> None:
-        for group in _grouped(self.collector.collect_metrics(since, until), WRITE_BATCH_POINTS):
+    def _write_samples(self, family: str, since: datetime | None, until: datetime) -> None:
+        samples = (self.collector.collect_family(family, since, until) if family
+                   else self.collector.collect_metrics(since, until))  # fmt: skip
+        for group in _grouped(samples, WRITE_BATCH_POINTS):
             written = self.metric_store.write(group)
-            seen.update(b.series.series_id for b in group)
+            self.seen.update(b.series.series_id for b in group)
             self.result.samples += written
             self.tick("samples", written)
 
@@ -309,15 +316,18 @@ def run_collector(
         _record_source_failure(db_url, source, str(exc))
         raise IngestError(message) from exc
     for stream in STREAMS:
-        if stream in collector.streams:
-            run.run(stream)
+        if stream not in collector.streams:
+            continue
+        families = collector.metric_families if stream == "metrics" else ()
+        for name in [f"metrics:{f}" for f in families] or [stream]:
+            run.run(name)
     # per-item problems a source survived (a bad file among good ones): shown, never silent
     skipped = getattr(collector, "errors", None)
     if isinstance(skipped, dict):
         result.notes += [f"skipped {item}: {why}" for item, why in skipped.items()]
     result.notes += collector.take_notes()
     _record_status(db_url, source, samples=result.samples, failures=result.failures, notes=result.notes)
-    ran = [stream for stream in STREAMS if stream in collector.streams and stream not in result.skipped]
+    ran = run.attempted
     if ran and all(stream in result.failures for stream in ran):  # nothing at all came through: the source failed
         message = f"{source}: " + "; ".join(f"{stream}: {result.failures[stream]}" for stream in ran)
         log.error("ingest failed: %s", message)

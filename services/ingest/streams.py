@@ -35,6 +35,15 @@ def load_stream(session: Session, source: str, stream: str) -> IngestStreamRow:
     return row
 
 
+def inherit_watermark(session: Session, row: IngestStreamRow) -> None:
+    """A metric family's first run continues from the source's single "metrics" stream of before, if it had one."""
+    if row.watermark is not None or row.backfill_cursor is not None or not row.stream.startswith("metrics:"):
+        return
+    legacy = session.get(IngestStreamRow, (row.source, "metrics"))
+    if legacy is not None and legacy.watermark is not None:
+        row.watermark = legacy.watermark
+
+
 def stream_rows(session: Session, source: str | None = None) -> list[IngestStreamRow]:
     query = select(IngestStreamRow).order_by(IngestStreamRow.source, IngestStreamRow.stream)
     if source is not None:

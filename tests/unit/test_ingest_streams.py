@@ -95,3 +95,18 @@ def test_the_budget_slows_a_stream_then_refuses_it() -> None:
     assert not refused.due and refused.reason.startswith("metrics refused") and "\n" not in refused.reason
     assert budget_gate(budget=None, spent=Decimal("1e6"), last_run_usd=Decimal("1"), cadence=timedelta(0),
                        last_run_at=None, now=NOW, stream="metrics").due  # fmt: skip
+
+
+def test_a_metric_family_continues_from_the_sources_single_metrics_watermark(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.db.engine import session_scope
+    from services.db.migrate import upgrade
+    from services.ingest.streams import inherit_watermark, load_stream
+
+    db_url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        load_stream(session, "aws", "metrics").watermark = NOW  # before metric families had streams of their own
+    with session_scope(db_url) as session:
+        family = load_stream(session, "aws", "metrics:ec2")
+        inherit_watermark(session, family)
+        assert family.watermark == NOW  # no new backfill of the history

@@ -91,20 +91,21 @@ def test_a_denied_action_names_the_permission_and_blocks_only_its_streams(
     proxy.fail(action, 50, error)
     collector = AwsCollector(make_settings(proxy.url))
     result = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
-    # inventory refused: metrics have nothing to read either; costs refused: only costs stop
-    failed = {"costs"} if action == "GetCostAndUsage" else {"inventory", "metrics"}  # each calls the action once
+    # inventory refused: the metric families have nothing to read either; costs refused: only costs stop
+    families = {"metrics:ec2", "metrics:rds", "metrics:cwagent"}
+    failed = {"costs"} if action == "GetCostAndUsage" else {"inventory", *families}
     assert set(result.failures) == failed
     for message in result.failures.values():
         assert f"grant the IAM action {iam_action}" in message and "\n" not in message
-    assert proxy.seen[action] == len(failed)  # once per stream that needs it: a denial is not retried
+    assert proxy.seen[action] == 1  # asked once in the run: a denial is not retried, nor asked again by each stream
     with session_scope(db_url) as session:
-        streams = {s: session.get(IngestStreamRow, ("aws", s)) for s in ("inventory", "metrics", "costs")}
+        streams = {s: session.get(IngestStreamRow, ("aws", s)) for s in ("inventory", "costs", *families)}
         assert {s for s, row in streams.items() if row is not None and row.failures} == failed
         assert all(row is not None and row.watermark is None for s, row in streams.items() if s in failed)
         if action != "GetCostAndUsage":  # inventory is refused before anything is stored
             assert session.scalar(select(func.count()).select_from(ResourceRow)) == 0
         else:
-            assert streams["metrics"].watermark == UNTIL  # type: ignore[union-attr]
+            assert all(streams[f].watermark == UNTIL for f in families)  # type: ignore[union-attr]
 
 
 def test_no_credentials_anywhere_is_a_missing_credentials_error(

@@ -59,5 +59,14 @@ def test_the_documented_policy_collects_every_stream_and_needs_every_action(
     proxy.enforce(policy - {"cloudwatch:GetMetricData"})
     narrower = run_collector(AwsCollector(make_settings(proxy.url, name="aws-narrow")), db_url=db_url,
                              metric_store=store, until=UNTIL)  # fmt: skip
-    assert set(narrower.failures) == {"metrics"}
-    assert "cloudwatch:GetMetricData" in narrower.failures["metrics"] and proxy.denied == ["cloudwatch:GetMetricData"]
+    assert set(narrower.failures) == {"metrics:ec2", "metrics:rds"}  # the agent family had no query to make
+    assert "cloudwatch:GetMetricData" in narrower.failures["metrics:ec2"]
+    assert set(proxy.denied) == {"cloudwatch:GetMetricData"}
+
+    # without cloudwatch:ListMetrics only the CloudWatch agent's family stops; EC2 and RDS metrics still arrive
+    proxy.denied.clear()
+    proxy.enforce(policy - {"cloudwatch:ListMetrics"})
+    no_agent = run_collector(AwsCollector(make_settings(proxy.url, name="aws-no-agent")), db_url=db_url,
+                             metric_store=store, until=UNTIL)  # fmt: skip
+    assert set(no_agent.failures) == {"metrics:cwagent"} and "cloudwatch:ListMetrics" in no_agent.failures[
+        "metrics:cwagent"]  # fmt: skip

@@ -75,7 +75,7 @@ def test_the_monthly_budget_slows_then_refuses_a_paid_stream_with_one_line(
     aws: Any, proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore]
 ) -> None:
     db_url, store = sqlite_stores
-    run_instances(aws, 100)  # 500 metrics in one GetMetricData call: $0.005 a run, plus two ListMetrics: $0.00002
+    run_instances(aws, 100)  # EC2: 500 metrics in one GetMetricData call, $0.005 a run (ListMetrics: the agent's)
 
     def source(name: str, budget: float) -> AwsCollector:
         return AwsCollector(make_settings(proxy.url, name=name, services=["ec2"], cost_explorer=False,
@@ -83,24 +83,24 @@ def test_the_monthly_budget_slows_then_refuses_a_paid_stream_with_one_line(
 
     def spent(name: str) -> Decimal:
         with session_scope(db_url) as session:
-            row = session.get(IngestStreamRow, (name, "metrics"))
+            row = session.get(IngestStreamRow, (name, "metrics:ec2"))
             assert row is not None and row.spend_month == "2026-11"
             return Decimal(row.spend_usd)
 
     roomy = source("roomy", 0.05)
     assert run_collector(roomy, db_url=db_url, metric_store=store, until=UNTIL).failures == {}
-    assert spent("roomy") == Decimal("0.01004")  # the first day: 2 chunks x (500 metrics + 2 ListMetrics), as metered
+    assert spent("roomy") == Decimal("0.01")  # the first day: 2 chunks x 500 EC2 metrics, as metered on the requests
     run_collector(roomy, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=5))
-    assert spent("roomy") == Decimal("0.01506")  # one scheduled run: $0.00502
+    assert spent("roomy") == Decimal("0.015")  # one scheduled run: $0.005
     # $0.035 left pays 6 more runs, not a run every 5 minutes for the rest of November: the stream slows down
     slowed = run_collector(roomy, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=10))
-    assert slowed.failures == {} and "slowed to one run every 2" in slowed.skipped["metrics"]  # ~40 hours
-    assert spent("roomy") == Decimal("0.01506")
+    assert slowed.failures == {} and "slowed to one run every 2" in slowed.skipped["metrics:ec2"]  # ~40 hours
+    assert spent("roomy") == Decimal("0.015")
 
     tight = source("tight", 0.016)
     run_collector(tight, db_url=db_url, metric_store=store, until=UNTIL)
     run_collector(tight, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=5))
     refused = run_collector(tight, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=10))
-    message = refused.failures["metrics"]
-    assert message.startswith("metrics refused: a run costs about $0.0050") and "monthly_budget_usd" in message
-    assert "\n" not in message and spent("tight") == Decimal("0.01506") < Decimal("0.016")
+    message = refused.failures["metrics:ec2"]
+    assert message.startswith("metrics:ec2 refused: a run costs about $0.0050") and "monthly_budget_usd" in message
+    assert "\n" not in message and spent("tight") == Decimal("0.015") < Decimal("0.016")

@@ -63,7 +63,7 @@ def test_a_denied_cost_permission_leaves_metrics_on_schedule_and_is_reported_onc
         # the denied stream is reported once per run, naming the IAM action to grant; the others succeed
         assert list(result.failures) == ["costs"]
         assert "grant the IAM action ce:GetCostAndUsage" in result.failures["costs"]
-        assert stream(db_url, "metrics").watermark == until and stream(db_url, "metrics").failures == 0
+        assert stream(db_url, "metrics:ec2").watermark == until and stream(db_url, "metrics:ec2").failures == 0
         if proxy.seen["GetCostAndUsage"] > before:
             cost_tries.append(until)
     # Cost Explorer is retried at its cadence, doubling while it stays denied: not every 5 minutes
@@ -98,7 +98,7 @@ def test_a_killed_backfill_resumes_without_fetching_committed_chunks_again(
                when=lambda body: json.loads(body)["StartTime"] >= killed_at.timestamp())  # fmt: skip
 
     run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
-    metrics = stream(db_url, "metrics")
+    metrics = stream(db_url, "metrics:ec2")
     assert metrics.failures == 1 and metrics.watermark is None
     assert (metrics.backfill_cursor, metrics.backfill_until) == (killed_at, UNTIL)  # two chunks committed
     assert start_times(proxy) == [chunks[0][0], chunks[1][0]]
@@ -107,7 +107,7 @@ def test_a_killed_backfill_resumes_without_fetching_committed_chunks_again(
     resumed = run_collector(AwsCollector(settings), db_url=db_url, metric_store=store, until=later)
     assert resumed.failures == {}
     assert start_times(proxy)[2:] == [chunks[2][0], chunks[3][0], chunks[4][0], UNTIL - collector.metrics_lookback]
-    metrics = stream(db_url, "metrics")
+    metrics = stream(db_url, "metrics:ec2")
     assert metrics.watermark == later and metrics.backfill_cursor is None
     (series,) = stored(store, later).values()
     assert len(series) == 3 * 24 * 12 + 1  # every sample of the three days and the new five minutes, once
