@@ -127,8 +127,9 @@ class AwsCollector(Collector):
         period = self.cfg.metrics_period_seconds
         window = int((interval + self.metrics_lookback).total_seconds()) // period * period + period
         calls = metric_units = 0
-        for region, items in self._discover_all().items():
-            queries = metrics.build_queries(items, self.sessions.caller("cloudwatch", region))
+        families: list[tuple[str, ...]] = [(f,) for f in self.metric_families] or [metrics.FAMILIES]  # batched apart
+        for (region, items), family in ((r, f) for r in self._discover_all().items() for f in families):
+            queries = metrics.build_queries(items, self.sessions.caller("cloudwatch", region), family)
             for batch in metrics.batches(queries):
                 chunks = len(list(metrics.time_chunks(0, window, period, len(batch))))
                 calls += chunks
