@@ -40,6 +40,9 @@ def estimate_rows(settings: Settings, names: list[str]) -> tuple[list[dict[str, 
 
 def print_estimate(settings: Settings, names: list[str], output: Output) -> None:
     rows, months = estimate_rows(settings, names)
+    if not rows and output is Output.table:
+        out.print(f"no paid API calls: {', '.join(names)} read free APIs or files")
+        return
     emit(rows, COLUMNS, output, title=f"API spend at list price (runs every {settings.collect_interval_minutes} min, "
                                       "730-hour month)")  # fmt: skip
     if output is Output.table:
