@@ -129,6 +129,18 @@ class TokenPage(BaseModel):
     items: list[TokenRead]
 
 
+class StreamRead(BaseModel):
+    """One stream of a source: its watermark, retry state and this month's API spend at list price."""
+
+    name: str
+    watermark: datetime | None
+    last_success_at: datetime | None
+    next_due_at: datetime | None
+    failures: int
+    last_error: str
+    spend_month_usd: float
+
+
 class SourceRead(BaseModel):
     name: str
     configured: bool
@@ -137,6 +149,9 @@ class SourceRead(BaseModel):
     lag_seconds: float | None
     last_error: str
     samples_written: int
+    spend_month_usd: float = 0.0  # paid API calls this calendar month, at list price
+    monthly_budget_usd: float | None = None
+    streams: list[StreamRead] = []
 
 
 class SourcePage(BaseModel):

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.output import Output, OutputOpt
+from collector.base import CollectorError
 from services.settings import Settings, SettingsError, get_settings
 
 cli = typer.Typer(help="Headroom: capacity and cost forecasts for your cloud fleet.", no_args_is_help=True,
@@ -57,6 +59,9 @@ def collect(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source name; repeat; default all")]
     = None,
     backfill: Annotated[str | None, typer.Option(help="Re-collect this much history, e.g. 30d")] = None,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Print the paid API calls and list-price dollars a "
+                                           "run and a month of collection make; collect nothing")] = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Collect configured sources into the stores (safe to re-run: nothing is stored twice)."""
     from services.ingest.ingest import IngestError, run_collector
@@ -67,6 +72,14 @@ def collect(
     names = source or source_names(settings)
     if not names:
         raise CliError("no sources are enabled: see config/providers.yml")
+    if estimate:
+        from cli.estimate import print_estimate
+
+        try:
+            print_estimate(settings, names, output)
+        except (UnknownSourceError, CollectorError) as exc:
+            raise CliError(str(exc)) from None
+        return
     window = parse_duration(backfill) if backfill else None
     store = open_metric_store(settings.metrics_url)
     failed = []
@@ -84,7 +97,8 @@ def collect(
 
                 try:
                     result = run_collector(collector, db_url=settings.database_url, metric_store=store,
-                                           backfill=window, progress=tick)
+                                           backfill=window, progress=tick,
+                                           run_interval=timedelta(minutes=settings.collect_interval_minutes))
                 except IngestError as exc:
                     failed.append(name)
                     err.print(f"[red]error[/red] {exc}")
@@ -93,13 +107,20 @@ def collect(
                       f"{result.samples:,} samples, {result.costs:,} cost lines")
             for note in result.notes:
                 err.print(f"  [yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
+            by_cause: dict[str, list[str]] = {}
+            for stream, why in result.failures.items():  # once per run and cause: the other streams were stored
+                by_cause.setdefault(why, []).append(stream)
+            for why, streams in by_cause.items():
+                err.print(f"  [red]error[/red] {name}/{', '.join(streams)}: {why}", highlight=False, soft_wrap=True)
+            if result.failures:
+                failed.append(f"{name} ({', '.join(result.failures)})")
             report = getattr(collector, "format_report", None)
             if callable(report):
                 out.print(report())
     finally:
         store.close()
     if failed:
-        raise CliError(f"{len(failed)} source(s) failed: {', '.join(failed)}; the others were stored")
+        raise CliError(f"{len(failed)} source(s) failed: {', '.join(failed)}; everything else was stored")
 
 
 def _progress() -> Progress:

@@ -6,6 +6,7 @@ values in config files.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -43,7 +44,23 @@ class RetrySettings(BaseModel):
     max_backoff_seconds: float = Field(30.0, ge=0.0, le=600.0, description="Longest wait between attempts.")
 
 
-class AwsSourceSettings(BaseModel):
+class CadenceSettings(BaseModel):
+    """How often the streams of a cloud source are worth asking for: billing refreshes a few times a day."""
+
+    inventory_interval_minutes: int = Field(60, ge=5, le=1440, description="Minutes between inventory runs.")
+    cost_interval_hours: int = Field(
+        6, ge=1, le=24, description="Hours between billing runs (the providers refresh billing a few times a day)."
+    )
+    monthly_budget_usd: float | None = Field(
+        None, ge=0, description="API spend this source may make per month at list price; none = no limit."
+    )
+
+    def stream_cadence(self) -> dict[str, timedelta]:
+        return {"inventory": timedelta(minutes=self.inventory_interval_minutes),
+                "costs": timedelta(hours=self.cost_interval_hours)}  # fmt: skip
+
+
+class AwsSourceSettings(CadenceSettings):
     enabled: bool = False
     name: str = Field("aws", pattern=r"^[a-z0-9_\-]+$")
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], description="Regions to discover and collect.")
@@ -51,7 +68,9 @@ class AwsSourceSettings(BaseModel):
     role_arn: str | None = Field(None, description="A role to assume for collection (cross-account).")
     endpoint_url: str | None = Field(None, description="Override every AWS endpoint (tests, VPC endpoints).")
     services: list[AwsService] = Field(default_factory=lambda: list(AWS_SERVICES))
-    metrics_period_seconds: int = Field(300, ge=60, le=86400, description="CloudWatch period.")
+    metrics_period_seconds: int = Field(
+        300, ge=60, le=86400, multiple_of=60, description="CloudWatch period: a multiple of 60 s (GetMetricData)."
+    )
     cost_explorer: bool = Field(True, description="Collect daily costs from Cost Explorer ($0.01 per page).")
     cost_group_by_tag: str | None = Field(None, description="Also group costs by this cost-allocation tag key.")
     settled_after_days: int = Field(3, ge=1, le=31, description="Days after which a day's cost is final.")
@@ -65,7 +84,7 @@ class AwsSourceSettings(BaseModel):
     retry: RetrySettings = RetrySettings()
 
 
-class GcpSourceSettings(BaseModel):
+class GcpSourceSettings(CadenceSettings):
     enabled: bool = False
     name: str = Field("gcp", pattern=r"^[a-z0-9_\-]+$")
     projects: list[str] = Field(default_factory=list, description="Project ids to discover and collect.")
@@ -80,6 +99,10 @@ class GcpSourceSettings(BaseModel):
     billing_job_project: str | None = Field(
         None, description="Project that runs the billing query (needs roles/bigquery.jobUser); default: the table's."
     )
+    maximum_bytes_billed: int = Field(
+        50 * 2**30, ge=10 * 2**20, description="BigQuery fails the billing query rather than bill more bytes than "
+        "this (on-demand: $6.25 per TiB); 50 GiB by default."
+    )
     history_days: int = Field(30, ge=1, le=730, description="History collected on the first run (no watermark).")
     settled_after_days: int = Field(
         3, ge=0, le=31, description="Billing days re-read on every run, since the export keeps amending them."
@@ -88,7 +111,7 @@ class GcpSourceSettings(BaseModel):
     retry: RetrySettings = RetrySettings()
 
 
-class AzureSourceSettings(BaseModel):
+class AzureSourceSettings(CadenceSettings):
     enabled: bool = False
     name: str = Field("azure", pattern=r"^[a-z0-9_\-]+$")
     subscriptions: list[str] = Field(default_factory=list, description="Subscription ids.")
@@ -108,7 +131,14 @@ class AzureSourceSettings(BaseModel):
     ca_bundle: Path | None = Field(
         None, description="PEM file of CAs to trust for every Azure endpoint (TLS-inspecting proxies, tests)."
     )
-    interval_minutes: int = Field(5, ge=1, le=1440)
+    interval_minutes: Literal[1, 5, 15, 30, 60, 360, 720, 1440] = Field(
+        5, description="Metrics time grain: one the batch metrics API accepts (PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, "
+        "PT12H, P1D)."
+    )
+    max_throttle_wait_seconds: float = Field(
+        300.0, ge=1.0, le=3600.0, description="Longest wait honoured when Azure asks for one (Retry-After, Cost "
+        "Management's x-ms-ratelimit-*-retry-after); Cost Management can ask for a minute or more."
+    )
     history_days: int = Field(
         30, ge=1, le=93, description="Days collected on a first run (Azure keeps platform metrics for 93 days)."
     )

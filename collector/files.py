@@ -42,6 +42,8 @@ class FilesCollector(Collector):
     to the series' step, so old traces look live; the shift is fixed when the collector is built.
     """
 
+    streams = ("inventory", "metrics")
+
     def __init__(self, settings: FilesSourceSettings, now: datetime | None = None) -> None:
         self.settings = settings
         self.name = settings.name

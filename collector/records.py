@@ -94,6 +94,23 @@ class CostRecord:
     billing_currency: str = "USD"
     tags: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    estimated: bool = False  # the provider says this figure may still change: its day is read again until final
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """Paid calls of one provider API made by one stream: how many, how many billed units, at what list price."""
+
+    stream: str  # inventory, metrics, costs
+    api: str  # "cloudwatch:GetMetricData", "bigquery:jobs.query", ...
+    calls: float
+    units: float  # what the price is per: metrics requested, requests, bytes billed
+    unit: str  # "metric", "request", "byte"
+    usd_per_unit: Decimal
+
+    @property
+    def usd(self) -> Decimal:
+        return Decimal(str(self.units)) * self.usd_per_unit
 
 
 @dataclass(frozen=True)

@@ -174,10 +174,12 @@ def collect_source(source: str) -> dict[str, Any]:
             return {"source": source, "skipped": "another collection of this source is running"}
         store = open_metric_store(settings.metrics_url)
         try:
-            result = run_collector(build_collector(settings, source), db_url=settings.database_url, metric_store=store)
+            result = run_collector(build_collector(settings, source), db_url=settings.database_url, metric_store=store,
+                                   run_interval=timedelta(minutes=settings.collect_interval_minutes))
         finally:
             store.close()
-        return {"source": source, "resources": result.resources, "samples": result.samples, "costs": result.costs}
+        return {"source": source, "resources": result.resources, "samples": result.samples, "costs": result.costs,
+                "failed_streams": result.failures, "skipped_streams": result.skipped}
 
 
 @app.task(name=TASK_CHECK_FOR_RETRAIN, ignore_result=True)

@@ -1,7 +1,9 @@
 """Cost Explorer GetCostAndUsage, daily, by service and linked account (and a cost-allocation tag).
 
 Every request costs $0.01, so the window is only [since, until) plus the days before `since` that are not
-settled yet; settled days are never asked for again.
+settled yet; settled days are never asked for again. Days Cost Explorer marks `Estimated` come back as estimated
+records, which ingest reads again until they are final. Effective cost is NetAmortizedCost: amortised commitments
+after discounts (AmortizedCost is before them).
 """
 
 from __future__ import annotations
@@ -16,21 +18,28 @@ from typing import Any
 from collector.aws.errors import AwsCaller
 from collector.records import CostRecord
 
-COST_METRICS = ("UnblendedCost", "AmortizedCost")
+COST_METRICS = ("UnblendedCost", "NetAmortizedCost")
+HISTORY_MONTHS = 13  # "The Cost Explorer API can access up to 13 months of historical data and the current month"
 
 
 def cost_days(
     since: datetime | None, until: datetime, *, settled_after_days: int, history_days: int
 ) -> tuple[date, date]:
-    """The [start, end) days to ask for: the days [since, until) touch, plus the unsettled days before since.
+    """The [start, end) days to ask for: the days [since, until) touch, plus the unsettled days before since, never
+    before the oldest day Cost Explorer keeps (older costs come from CUR files, the `billing` source).
 
     A day is settled once `settled_after_days` whole days have followed it (before `until`).
     """
     end = until.date() + timedelta(days=1) if until.time() != datetime.min.time() else until.date()
     first_unsettled = until.date() - timedelta(days=settled_after_days)
-    if since is None:
-        return until.date() - timedelta(days=history_days), end
-    return min(since.date(), first_unsettled), end
+    start = until.date() - timedelta(days=history_days) if since is None else min(since.date(), first_unsettled)
+    return max(start, oldest_day(until)), end
+
+
+def oldest_day(until: datetime) -> date:
+    """The first day Cost Explorer still answers for: it keeps 13 months of history and the current month."""
+    months = until.year * 12 + until.month - 1 - HISTORY_MONTHS
+    return date(months // 12, months % 12 + 1, 1)
 
 
 def query_pages(ce: AwsCaller, start: date, end: date, group_by: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
@@ -65,13 +74,14 @@ def cost_record(day: dict[str, Any], metrics: dict[str, Any], *, service: str, a
         charge_period_start=date.fromisoformat(day["TimePeriod"]["Start"]),
         charge_period_end=date.fromisoformat(day["TimePeriod"]["End"]),
         billed_cost=billed,
-        effective_cost=_amount(metrics, "AmortizedCost"),
+        effective_cost=_amount(metrics, "NetAmortizedCost"),
         list_cost=billed,  # Cost Explorer has no list price: unblended is the closest
         charge_category="Tax" if service == "Tax" else "Usage",
         service_name=service,
         sub_account_id=account,
         billing_currency=_unit(metrics),
         source=source,
+        estimated=bool(day.get("Estimated", False)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,9 @@ from collector.aws.errors import AwsCaller
 MAX_QUERIES_PER_CALL = 500  # GetMetricData accepts at most 500 MetricDataQuery structures
 MAX_DATAPOINTS_PER_CALL = 100_800  # ... and returns at most 100,800 datapoints per call
 CWAGENT = "CWAgent"
+# CloudWatch retention: data at periods that are multiples of these seconds are kept this many days; a request
+# for older data at a finer period comes back empty (GetMetricData, "StartTime" and "Period").
+RETENTION: tuple[tuple[int, int], ...] = ((60, 15), (300, 63), (3600, 455))
 
 # (vocabulary metric, namespace, CloudWatch metric, statistic, per-second rate to scale by the period?)
 EC2_METRICS = (
@@ -89,22 +92,28 @@ def agent_dimensions(
     return found
 
 
-def build_queries(resources: list[Found], cloudwatch: AwsCaller) -> list[MetricQuery]:
-    """Every query for these resources; the queries of one (resource, metric) are adjacent."""
+FAMILIES = ("ec2", "rds", "cwagent")  # AWS/EC2, AWS/RDS, and the CloudWatch agent's CWAgent (found by ListMetrics)
+
+
+def build_queries(
+    resources: list[Found], cloudwatch: AwsCaller, families: tuple[str, ...] = FAMILIES
+) -> list[MetricQuery]:
+    """Every query of these families for these resources; the queries of one (resource, metric) are adjacent."""
     specs: list[tuple[str, str, str, str, str, tuple[tuple[str, str], ...], bool]] = []
     vms = [r for r in resources if r.kind == "vm"]
-    agent = {metric: agent_dimensions(cloudwatch, name, req) for metric, name, req in AGENT_METRICS} if vms else {}
+    agent = ({metric: agent_dimensions(cloudwatch, name, req) for metric, name, req in AGENT_METRICS}
+             if vms and "cwagent" in families else {})  # fmt: skip
     for res in resources:
         if res.kind == "vm":
             dims = (("InstanceId", res.metric_key),)
-            for metric, namespace, name, stat, rate in EC2_METRICS:
+            for metric, namespace, name, stat, rate in EC2_METRICS if "ec2" in families else ():
                 specs.append((res.resource_id, metric, namespace, name, stat, dims, rate))
-            for metric, name, _req in AGENT_METRICS:
+            for metric, name, _req in AGENT_METRICS if agent else ():
                 if res.metric_key in agent[metric]:
                     specs.append(
                         (res.resource_id, metric, CWAGENT, name, "Average", agent[metric][res.metric_key], False)
                     )
-        elif res.kind == "database":
+        elif res.kind == "database" and "rds" in families:
             dims = (("DBInstanceIdentifier", res.metric_key),)
             for metric, namespace, name, stat, rate in RDS_METRICS:
                 specs.append((res.resource_id, metric, namespace, name, stat, dims, rate))
@@ -156,4 +165,54 @@ def fetch_batch(
             out[(query.resource_id, query.metric)].add(
                 [t for t, _ in kept], [v for _, v in kept], float(period) if query.rate else 1.0
             )
+    return out
+
+
+def kept_days(period: int) -> int:
+    """How long CloudWatch keeps data at `period` seconds (a multiple of 60)."""
+    return max(days for tier, days in RETENTION if period % tier == 0)
+
+
+def retained_period(period: int, start: datetime, now: datetime) -> int | None:
+    """The finest period, at least `period`, at which CloudWatch still holds data from `start`; None: none kept."""
+    age = now - start
+    for tier, days in RETENTION:
+        if age <= timedelta(days=days):
+            return -(-max(period, tier) // tier) * tier
+    return None
+
+
+def lookback(period: int) -> timedelta:
+    """How far before the watermark each run reads again: CloudWatch publishes some datapoints minutes late."""
+    return timedelta(seconds=max(600, 2 * period))
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    epoch = -(-int(t.timestamp()) // 3600) * 3600
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def most_queries(resources: list[Found] | None) -> int:
+    """At most how many queries one GetMetricData batch of these resources holds (500 when not known)."""
+    if resources is None:
+        return MAX_QUERIES_PER_CALL
+    per = {"vm": len(EC2_METRICS) + len(AGENT_METRICS), "database": len(RDS_METRICS)}
+    return max(1, min(MAX_QUERIES_PER_CALL, sum(per.get(r.kind, 0) for r in resources)))
+
+
+def retention_chunks(
+    start: datetime, end: datetime, period: int, now: datetime, queries: int = MAX_QUERIES_PER_CALL
+) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at the retention boundaries (on whole hours, so the periods on either side meet) and then
+    into pieces that a batch of `queries` reads in one call (201 periods for a full batch of 500)."""
+    cuts = sorted({start, end, *(_ceil_hour(now - timedelta(days=days)) for _tier, days in RETENTION)})
+    cuts = [c for c in cuts if start <= c <= end]
+    out: list[tuple[datetime, datetime]] = []
+    for seg_start, seg_end in zip(cuts, cuts[1:], strict=False):
+        seg_period = retained_period(period, seg_start, now) or 86400
+        step = timedelta(seconds=MAX_DATAPOINTS_PER_CALL // max(1, queries) * seg_period)
+        t = seg_start
+        while t < seg_end:
+            out.append((t, min(t + step, seg_end)))
+            t += step
     return out

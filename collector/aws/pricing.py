@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
-
-import botocore.session
 
 from collector.aws.errors import AwsCaller
 from collector.base import CollectorError
 from collector.catalog import Catalog, CatalogEntry
 
 log = logging.getLogger(__name__)
-
-
-def location_name(region: str) -> str | None:
-    """The Price List `location` of a region ("US East (N. Virginia)"), from botocore's endpoint data."""
-    data: dict[str, Any] = botocore.session.get_session().get_data("endpoints")
-    for partition in data.get("partitions", []):
-        region_info = partition.get("regions", {}).get(region)
-        if region_info:
-            return region_info.get("description")
-    return None
 
 
 def product_filters(instance_type: str, region: str) -> list[dict[str, str]]:
@@ -35,8 +22,9 @@ def product_filters(instance_type: str, region: str) -> list[dict[str, str]]:
         "preInstalledSw": "NA",
         "capacitystatus": "Used",
     }
-    location = location_name(region)
-    terms.update({"location": location} if location else {"regionCode": region})
+    # regionCode is the Price List's own region attribute; its `location` names ("EU (Ireland)") are not botocore's
+    # region descriptions ("Europe (Ireland)"), so matching on those silently finds nothing outside the US
+    terms["regionCode"] = region
     return [{"Type": "TERM_MATCH", "Field": field, "Value": value} for field, value in terms.items()]
 
 

@@ -12,6 +12,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from collector.aws.errors import WHAT_TO_SET, AwsCaller, one_line, translate
+from collector.aws.spend import SpendMeter
 from collector.base import MissingCredentialsError
 from collector.config import AwsSourceSettings
 
@@ -40,6 +41,7 @@ class AwsSessions:
             self.chain += f", then sts:AssumeRole into {cfg.role_arn}"
         self._session: boto3.Session | None = None
         self._callers: dict[tuple[str, str], AwsCaller] = {}
+        self.meter = SpendMeter()  # paid calls made through these clients, at list price
 
     @property
     def session(self) -> boto3.Session:
@@ -101,7 +103,9 @@ class AwsSessions:
         """A guarded client of `service` in `region` (cached)."""
         key = (service, region)
         if key not in self._callers:
-            self._callers[key] = AwsCaller(self._client(self.session, service, region), region=region, chain=self.chain)
+            client = self._client(self.session, service, region)
+            self.meter.attach(client)
+            self._callers[key] = AwsCaller(client, region=region, chain=self.chain)
         return self._callers[key]
 
     def describe(self) -> str:

@@ -23,7 +23,8 @@ def transport_options(cfg: AzureSourceSettings) -> dict[str, Any]:
 
 def client_options(cfg: AzureSourceSettings) -> dict[str, Any]:
     """Keyword arguments for every SDK client: transport options plus the throttle-aware retry policy."""
-    return {**transport_options(cfg), "retry_policy": ThrottleRetryPolicy(cfg.retry)}
+    policy = ThrottleRetryPolicy(cfg.retry, max_wait=cfg.max_throttle_wait_seconds)
+    return {**transport_options(cfg), "retry_policy": policy}
 
 
 def build_credential(cfg: AzureSourceSettings) -> TokenCredential:

@@ -32,6 +32,10 @@ class AzureCollector(Collector):
     def __init__(self, cfg: AzureSourceSettings, catalog: Catalog | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.stream_cadence = cfg.stream_cadence()
+        self.monthly_budget_usd = cfg.monthly_budget_usd
+        # Azure publishes platform metrics minutes late: each run reads the last interval (at least 10 min) again
+        self.metrics_lookback = max(timedelta(minutes=10), timedelta(minutes=cfg.interval_minutes))
         self._catalog = catalog
         self._credential: TokenCredential | None = None
         self._vms: list[Resource] | None = None
@@ -97,9 +101,17 @@ class AzureCollector(Collector):
     def _window_start(self, since: datetime | None, until: datetime) -> datetime:
         return since if since is not None else until - timedelta(days=self.cfg.history_days)
 
+    def first_since(self, until: datetime) -> datetime:
+        return until - timedelta(days=self.cfg.history_days)
+
+    def _aligned(self, moment: datetime) -> datetime:
+        """Down to a whole interval: a bucket still filling at `until` waits for the next run, never stored short."""
+        step = self.cfg.interval_minutes * 60
+        return datetime.fromtimestamp(int(moment.timestamp()) // step * step, UTC)
+
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterable[SampleBatch]:
         vms = self._vms if self._vms is not None else list(self._discover())
-        start = self._window_start(since, until)
+        start, until = self._aligned(self._window_start(since, until)), self._aligned(until)
         if not vms or start >= until:
             return
         clients: dict[str, MetricsClient] = {}

@@ -107,7 +107,7 @@ def translated(cfg: AzureSourceSettings, api: AzureApi, scope: str, endpoint: st
         if exc.status_code == 429:
             raise ThrottledError(
                 f"{name}: Azure kept throttling {api.what} for subscription {scope} after {cfg.retry.max_attempts} "
-                f"attempts (waits capped at {cfg.retry.max_backoff_seconds:g} s); run less often or raise "
+                f"attempts (waits capped at {cfg.max_throttle_wait_seconds:g} s); run less often or raise "
                 "providers.azure.retry.max_attempts"
             ) from None
         raise CollectorError(

@@ -3,8 +3,9 @@
 azure-core's RetryPolicy reads only Retry-After / retry-after-ms, never retries a POST on 429 unless
 Retry-After is present, and sleeps whatever Retry-After says. Cost Management throttles its (POST)
 query with its own x-ms-ratelimit-microsoft.costmanagement-*-retry-after headers, so this policy
-retries every 429 (our POSTs are read-only queries), waits the longest of all those headers, and
-never waits longer than RetrySettings.max_backoff_seconds.
+retries every 429 (our POSTs are read-only queries) and waits the longest of all those headers, up to
+`max_wait` (the source's max_throttle_wait_seconds); its own backoff, when Azure names no wait, stays within
+RetrySettings.max_backoff_seconds.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ THROTTLED = 429
 
 
 class ThrottleRetryPolicy(RetryPolicy):
-    """RetryPolicy that waits as long as any Azure throttling header asks, capped at max_backoff_seconds."""
+    """RetryPolicy that waits as long as any Azure throttling header asks, capped at max_wait."""
 
-    def __init__(self, settings: RetrySettings, **kwargs: Any) -> None:
+    def __init__(self, settings: RetrySettings, *, max_wait: float | None = None, **kwargs: Any) -> None:
         retries = settings.max_attempts - 1
         super().__init__(
             retry_total=retries,
@@ -45,7 +46,7 @@ class ThrottleRetryPolicy(RetryPolicy):
             retry_backoff_max=settings.max_backoff_seconds,
             **kwargs,
         )
-        self.max_wait = settings.max_backoff_seconds
+        self.max_wait = settings.max_backoff_seconds if max_wait is None else max_wait
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if response.http_response.status_code == THROTTLED:
@@ -53,7 +54,7 @@ class ThrottleRetryPolicy(RetryPolicy):
         return super().is_retry(settings, response)
 
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
-        """The longest wait any throttling header asks for, at most max_backoff_seconds; None if none."""
+        """The longest wait any throttling header asks for, at most max_wait; None if none."""
         headers = {k.lower(): v for k, v in response.http_response.headers.items()}
         waits = [self.parse_retry_after(headers[h]) for h in RETRY_AFTER_HEADERS if headers.get(h)]
         waits += [self.parse_retry_after(headers[h]) / 1000.0 for h in RETRY_AFTER_MS_HEADERS if headers.get(h)]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from collector.base import Collector, CollectorError
 from collector.billing.daily import DailyLines
 from collector.billing.reader import SUFFIXES, BillingFileError, is_billing_file, read_records
+from collector.billing.versions import Delivery, current_deliveries, split_view
 from collector.config import BillingFilesSourceSettings
 from collector.records import CostRecord, Resource, SampleBatch
 
@@ -29,11 +31,14 @@ class BillingFilesCollector(Collector):
     incremental runs pick up late files without a backfill; unchanged files add nothing.
     """
 
+    streams = ("costs",)
+
     def __init__(self, cfg: BillingFilesSourceSettings) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.errors: dict[str, str] = {}
         self.rows_read: dict[str, int] = {}
+        self.replaced: list[tuple[date, date]] = []  # periods the last collect_costs read whole, to replace
 
     def files(self) -> list[Path]:
         path = Path(self.cfg.path)
@@ -55,32 +60,67 @@ class BillingFilesCollector(Collector):
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
         return iter(())
 
+    def deliveries(self) -> list[Delivery]:
+        """The current delivery of each export period (and each loose file); superseded versions are left out."""
+        path = Path(self.cfg.path)
+        files = self.files()
+        if path.is_file():
+            return [Delivery(export=path, period=None, files=files)]
+        manifests = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith("manifest.json"))
+        deliveries, superseded = current_deliveries(path, files, manifests)
+        if superseded:
+            log.info("billing source %s: %d files are older versions of a period and are not read", self.name,
+                     len(superseded))  # fmt: skip
+        return deliveries
+
+    def _read(self, path: Path) -> list[CostRecord]:
+        try:
+            lines = list(read_records(path, self.cfg.format))
+        except BillingFileError as exc:
+            self.errors[str(path)] = str(exc)
+            log.warning("billing source %s skipped a file: %s", self.name, exc)
+            return []
+        self.rows_read[str(path)] = len(lines)
+        return lines
+
     def records(self, since: datetime | None, until: datetime) -> Iterator[CostRecord]:
-        """Every line of every importable file whose start day is in the window, one record per row."""
+        """Every line of every current file whose start day is in the window, one record per row.
+
+        A period with a file written during the window (or any period on a first import) is read whole, and its
+        lines replace what was stored for it (see cost_replacements)."""
         first_day = since.astimezone(UTC).date() if since else None
         last_moment = until.astimezone(UTC)
-        files = self.files()
+        deliveries = self.deliveries()
         self.errors.clear()
         self.rows_read.clear()
-        for path in files:
-            try:
-                lines = list(read_records(path, self.cfg.format))
-            except BillingFileError as exc:
-                self.errors[str(path)] = str(exc)
-                log.warning("billing source %s skipped a file: %s", self.name, exc)
-                continue
-            self.rows_read[str(path)] = len(lines)
-            # a file written during the window is new data whatever days it bills: all of it is read
-            fresh = since is not None and since.timestamp() <= path.stat().st_mtime < until.timestamp()
-            for record in lines:
-                if datetime.combine(record.charge_period_start, time(), UTC) >= last_moment:
-                    continue
-                if first_day is None or fresh or record.charge_period_start >= first_day:
-                    yield record
-        if len(self.errors) == len(files):
+        self.replaced = []
+
+        def fresh(d: Delivery) -> bool:  # written during the window: new data whatever days it bills
+            return since is None or any(since.timestamp() <= f.stat().st_mtime < until.timestamp() for f in d.files)
+
+        renewed = {d.period for d in deliveries if d.period is not None and fresh(d)}
+        views = defaultdict(set)
+        for d in deliveries:
+            views[d.period].add(d.view)
+        for d in deliveries:
+            whole = d.period in renewed or (d.period is None and fresh(d))
+            both = d.period is not None and {"actual", "amortized"} <= views[d.period]
+            for path in d.files:
+                for record in self._read(path):
+                    if d.period not in renewed and (
+                        datetime.combine(record.charge_period_start, time(), UTC) >= last_moment
+                        or not (first_day is None or whole or record.charge_period_start >= first_day)
+                    ):
+                        continue
+                    yield split_view(record, d.view) if both else record
+        self.replaced = sorted(p for p in renewed if p is not None)
+        if len(self.errors) == sum(len(d.files) for d in deliveries):
             raise CollectorError(
-                f"source {self.name}: no billing file could be imported; {next(iter(self.errors.values()))}"
+                f"source {self.name}: no billing file could be imported; {next(iter(self.errors.values()), '')}"
             )
+
+    def cost_replacements(self) -> list[tuple[date, date]]:
+        return list(self.replaced)
 
     def collect_costs(self, since: datetime | None, until: datetime) -> Iterator[CostRecord]:
         """Daily lines: rows sharing day range, provider, service, resource, category, region, account and

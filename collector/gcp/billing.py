@@ -17,10 +17,16 @@ from collector.records import CostRecord
 # project.dataset.table; project ids may carry a domain prefix ("example.com:proj")
 TABLE_ID = re.compile(r"^(?P<project>[a-z0-9.:\-]+)\.(?P<dataset>\w+)\.(?P<table>\w+)$")
 PAGE_SIZE = 10_000
+# BigQuery on-demand analysis: $6.25 per TiB processed, at least 10 MiB per table a query reads
+# (cloud.google.com/bigquery/pricing#on_demand_pricing)
+USD_PER_BYTE = Decimal("6.25") / 2**40
+MINIMUM_BYTES_BILLED = 10 * 2**20
 CHARGE_CATEGORY = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding_error": "Adjustment"}
 
 # The table name cannot be a query parameter; it is validated against TABLE_ID before it is quoted in.
 # NUMERIC sums keep cents exact; credits are negative in the export and keep their sign.
+# The export is partitioned by the day rows were written (_PARTITIONTIME), always after their usage: the
+# partition filter from the window's first day prunes every older partition (bytes billed) and loses no late rows.
 QUERY = """
 SELECT
   DATE(usage_start_time) AS usage_date,
@@ -33,7 +39,8 @@ SELECT
   SUM(CAST(cost AS NUMERIC)) AS cost,
   SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) AS c), 0)) AS credits
 FROM `{table}`
-WHERE usage_start_time >= @since AND usage_start_time < @until
+WHERE _PARTITIONTIME >= @partition_from
+  AND usage_start_time >= @since AND usage_start_time < @until
 GROUP BY usage_date, service, project_id, region, resource_name, cost_type, currency
 ORDER BY usage_date
 """
@@ -64,14 +71,29 @@ def cost_window(since: datetime | None, until: datetime, *, history_days: int, s
     return start - timedelta(days=settle_days)
 
 
-def query_config(since: datetime, until: datetime) -> bigquery.QueryJobConfig:
+def query_config(
+    since: datetime, until: datetime, *, maximum_bytes_billed: int, dry_run: bool = False
+) -> bigquery.QueryJobConfig:
+    """Parameters of the window; BigQuery fails the job rather than bill more than maximum_bytes_billed."""
+    partition_from = since.replace(hour=0, minute=0, second=0, microsecond=0)
     return bigquery.QueryJobConfig(
         query_parameters=[
+            bigquery.ScalarQueryParameter("partition_from", "TIMESTAMP", partition_from),
             bigquery.ScalarQueryParameter("since", "TIMESTAMP", since),
             bigquery.ScalarQueryParameter("until", "TIMESTAMP", until),
         ],
         use_legacy_sql=False,
+        maximum_bytes_billed=maximum_bytes_billed,
+        dry_run=dry_run,
+        use_query_cache=not dry_run,
     )
+
+
+def dry_run_bytes(client: bigquery.Client, sql: str, config: bigquery.QueryJobConfig, *, retry: Retry,
+                  timeout: float) -> int:  # fmt: skip
+    """Bytes the query would process (a dry run is free and runs nothing)."""
+    job = client.query(sql, job_config=config, retry=retry, timeout=timeout, job_retry=None)
+    return int(job.total_bytes_processed or 0)
 
 
 def run_query(

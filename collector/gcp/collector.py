@@ -15,7 +15,7 @@ from collector.config import GcpSourceSettings
 from collector.gcp import billing, clients, discovery, monitoring
 from collector.gcp.errors import GoogleApi, translated
 from collector.gcp.retrying import ThrottleRetry
-from collector.records import CostRecord, Resource, SampleBatch
+from collector.records import ApiUsage, CostRecord, Resource, SampleBatch
 
 CHECK_WINDOW = timedelta(minutes=10)
 
@@ -26,6 +26,8 @@ class GcpCollector(Collector):
     def __init__(self, cfg: GcpSourceSettings, catalog: Catalog | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.stream_cadence = cfg.stream_cadence()
+        self.monthly_budget_usd = cfg.monthly_budget_usd
         self._catalog = catalog
         self.retry = ThrottleRetry.from_settings(cfg.retry)
         self.monitoring_api = GoogleApi(
@@ -101,17 +103,28 @@ class GcpCollector(Collector):
             )
             with translated(self.monitoring_api, call="projects.timeSeries.list", scope=f"project {project}"):
                 self.metric_client.list_time_series(request=request, retry=self.retry, timeout=timeout)
-        if self.cfg.billing_table:
-            config = billing.query_config(until - CHECK_WINDOW, until)
-            config.dry_run = True  # validates the table, the columns and both permissions; free of charge
+        if self.cfg.billing_table:  # validates the table, the columns and both permissions; free of charge
             with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
-                self.bigquery_client.query(
-                    billing.billing_query(self.cfg.billing_table),
-                    job_config=config,
-                    retry=self.retry,
-                    timeout=timeout,
-                    job_retry=None,
-                )
+                self._dry_run(until - CHECK_WINDOW, until)
+
+    def _dry_run(self, since: datetime, until: datetime) -> int:
+        config = billing.query_config(since, until, maximum_bytes_billed=self.cfg.maximum_bytes_billed, dry_run=True)
+        return billing.dry_run_bytes(self.bigquery_client, billing.billing_query(str(self.cfg.billing_table)), config,
+                                     retry=self.retry, timeout=self.cfg.timeout_seconds)  # fmt: skip
+
+    def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
+        """The billing query of a scheduled cost run, priced by the bytes a dry run says it would process.
+        Cloud Monitoring reads are not metered here."""
+        if not self.cfg.billing_table:
+            return []
+        until = self.clock()
+        since = until - self.stream_cadence.get("costs", interval)
+        start = billing.cost_window(since, until, history_days=self.cfg.history_days,
+                                    settle_days=self.cfg.settled_after_days)  # fmt: skip
+        with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
+            processed = self._dry_run(start, until)
+        billed = max(processed, billing.MINIMUM_BYTES_BILLED)
+        return [ApiUsage("costs", "bigquery:jobs.query", 1, billed, "byte", billing.USD_PER_BYTE)]
 
     def discover(self) -> Iterator[Resource]:
         for project in self._projects():
@@ -127,6 +140,9 @@ class GcpCollector(Collector):
                     "name": resource.name,
                 }
             yield from found
+
+    def first_since(self, until: datetime) -> datetime:
+        return until - timedelta(days=self.cfg.history_days)
 
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
         start = since if since is not None else until - timedelta(days=self.cfg.history_days)
@@ -157,7 +173,7 @@ class GcpCollector(Collector):
                 billing.run_query(
                     self.bigquery_client,
                     sql,
-                    billing.query_config(start, until),
+                    billing.query_config(start, until, maximum_bytes_billed=self.cfg.maximum_bytes_billed),
                     retry=self.retry,
                     timeout=self.cfg.timeout_seconds,
                 )

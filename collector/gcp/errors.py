@@ -102,7 +102,8 @@ def translated(api: GoogleApi, *, call: str, scope: str) -> Iterator[None]:
             raise EndpointUnreachableError(
                 f"{api.title} at {api.endpoint} is unavailable for {call}: {server_message(exc)}"
             ) from None
-        raise CollectorError(f"{api.title} failed {call} on {scope}: {server_message(exc)}") from None
+        hint = "; raise maximum_bytes_billed or lower history_days" if "bytes billed" in str(exc) else ""
+        raise CollectorError(f"{api.title} failed {call} on {scope}: {server_message(exc)}{hint}") from None
     except gexc.RetryError as exc:
         raise ThrottledError(f"{api.title} gave up retrying {call} on {scope}: {one_line(exc, 160)}") from None
     except requests.exceptions.ConnectionError as exc:

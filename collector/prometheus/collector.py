@@ -40,6 +40,8 @@ class PrometheusCollector(Collector):
     a server without cAdvisor or kube-state-metrics simply yields no containers.
     """
 
+    streams = ("inventory", "metrics")
+
     def __init__(self, cfg: PrometheusSourceSettings, client: PrometheusClient | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
@@ -121,6 +123,9 @@ class PrometheusCollector(Collector):
         return containers
 
     # -- metrics -------------------------------------------------------------------------------------
+    def first_since(self, until: datetime) -> datetime:
+        return until - timedelta(days=self.cfg.initial_history_days)
+
     def collect_metrics(self, since: datetime | None, until: datetime) -> Iterator[SampleBatch]:
         """Every query over the step grid inside [since, until); since None = initial_history_days back."""
         start = since or until - timedelta(days=self.cfg.initial_history_days)

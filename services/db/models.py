@@ -270,6 +270,29 @@ class SourceStatusRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class IngestStreamRow(Base):
+    """One stream of a source (inventory, metrics, costs): its own watermark, backfill cursor, retry state and the
+    month's API spend, so a failing stream never blocks or repeats the others."""
+
+    __tablename__ = "ingest_streams"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[datetime | None]
+    # a backfill in progress: [backfill_cursor, backfill_until) is still to fetch; chunks before it are committed
+    backfill_cursor: Mapped[datetime | None]
+    backfill_until: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    spend_month: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM the spend below belongs to
+    spend_calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 # --- forecasting (issue 3): registry, training runs, forecast scores, anomalies -------------------
 
 

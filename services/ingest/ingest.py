@@ -1,4 +1,4 @@
-"""Run any collector into the stores: watermarks, batches, idempotent upserts, a status per source."""
+"""Run any collector into the stores: per-stream watermarks, idempotent upserts, a status per source."""
 
 from __future__ import annotations
 
@@ -6,16 +6,29 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from collector.base import Collector
+from collector.base import Collector, CollectorError
 from collector.records import CostRecord, Resource, SampleBatch
 from services.db.engine import session_scope
 from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow, utcnow
 from services.db.upsert import upsert_rows
+from services.ingest.spend import budget_gate, month_spend, record_usage
+from services.ingest.streams import (
+    STREAMS,
+    advance_backfill,
+    incremental_window,
+    inherit_watermark,
+    load_stream,
+    plan,
+    prepare_backfill,
+    record_failure,
+    record_success,
+)
 from services.metrics.base import MetricStore
 
 log = logging.getLogger(__name__)
@@ -24,7 +37,7 @@ WRITE_BATCH_POINTS = 250_000
 
 
 class IngestError(RuntimeError):
-    """A source failed; nothing past the last good watermark was recorded."""
+    """A source failed its credential check; nothing was collected from it."""
 
 
 @dataclass
@@ -37,6 +50,8 @@ class IngestResult:
     since: datetime | None = None
     until: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # stream -> why it failed (or is still failing)
+    skipped: dict[str, str] = field(default_factory=dict)  # stream -> why it was not due this run
 
 
 def read_watermark(session: Session, source: str, key: str) -> datetime | None:
@@ -107,6 +122,13 @@ def upsert_costs(session: Session, source: str, costs: Iterable[CostRecord]) -> 
     return upsert_rows(session, CostRow.__table__, rows, key=("dedup_key",))  # type: ignore[arg-type]
 
 
+def delete_costs(session: Session, source: str, start: date, end: date) -> int:
+    """Forget the stored lines of `source` charged in [start, end): a newer version of that period replaces them."""
+    stmt = delete(CostRow).where(CostRow.source == source, CostRow.charge_period_start >= start,
+                                 CostRow.charge_period_start < end)  # fmt: skip
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _grouped(batches: Iterable[SampleBatch], limit: int) -> Iterator[list[SampleBatch]]:
     group: list[SampleBatch] = []
     size = 0
@@ -122,19 +144,145 @@ def _grouped(batches: Iterable[SampleBatch], limit: int) -> Iterator[list[Sample
         yield group
 
 
-def _record_status(
-    db_url: str, source: str, *, error: str = "", samples: int = 0, ok: bool, notes: list[str] | None = None
-) -> None:
+def _record_status(db_url: str, source: str, *, samples: int, failures: dict[str, str], notes: list[str]) -> None:
     now = utcnow()
     with session_scope(db_url) as session:
         row = session.get(SourceStatusRow, source) or SourceStatusRow(source=source, samples_written=0)
         row.last_run_at = now
-        row.last_error = error
-        row.detail = {"notes": notes or []}
-        if ok:
+        row.last_error = "; ".join(f"{stream}: {error}" for stream, error in failures.items())[:2000]
+        row.detail = {"notes": notes, "failed_streams": sorted(failures)}
+        row.samples_written = (row.samples_written or 0) + samples
+        if not failures:
             row.last_success_at = now
-            row.samples_written = (row.samples_written or 0) + samples
         session.add(row)
+
+
+def _record_source_failure(db_url: str, source: str, error: str) -> None:
+    with session_scope(db_url) as session:
+        row = session.get(SourceStatusRow, source) or SourceStatusRow(source=source, samples_written=0)
+        row.last_run_at = utcnow()
+        row.last_error = error[:2000]
+        row.detail = {"notes": [], "failed_streams": ["*"]}
+        session.add(row)
+
+
+@dataclass
+class StreamRun:
+    """One run of one source, stream by stream; each stream commits its own data and state."""
+
+    collector: Collector
+    db_url: str
+    metric_store: MetricStore
+    until: datetime
+    backfill: timedelta | None
+    tick: Progress
+    result: IngestResult
+    run_interval: timedelta = timedelta(minutes=5)  # how often runs are scheduled (settings.collect_interval_minutes)
+    backfilled: bool = False  # this run fetched backfill chunks
+    attempted: list[str] = field(default_factory=list)  # the streams that were due and ran
+    seen: set[str] = field(default_factory=set)  # series written, over every metrics stream
+
+    def run(self, stream: str) -> None:
+        source, cadence = self.collector.name, self.collector.stream_cadence.get(stream, timedelta(0))
+        with session_scope(self.db_url) as session:
+            row = load_stream(session, source, stream)
+            decision = plan(row, cadence, self.until, forced=self.backfill is not None)
+            last_error, last_run_at = row.last_error, row.last_run_at
+            budget = budget_gate(
+                budget=self.collector.monthly_budget_usd, spent=month_spend(session, source, self.until),
+                last_run_usd=Decimal((row.detail or {}).get("last_run_usd") or 0),
+                cadence=max(cadence, self.run_interval), last_run_at=last_run_at, now=self.until, stream=stream,
+            )  # fmt: skip
+        if not decision.due:
+            self.result.skipped[stream] = decision.reason
+            if last_error:  # still failing: said once per run, with what to fix
+                self.result.failures[stream] = f"{last_error} ({decision.reason})"
+            return
+        if not budget.due:
+            self.result.skipped[stream] = budget.reason
+            if "refused" in budget.reason:
+                self.result.failures[stream] = budget.reason
+            return
+        if budget.reason:
+            self.result.notes.append(budget.reason)
+        self.attempted.append(stream)
+        try:
+            self._metrics(stream) if stream.startswith("metrics") else getattr(self, f"_{stream}")()
+        except Exception as exc:
+            log.warning("%s: stream %s failed: %s", source, stream, exc, exc_info=not isinstance(exc, CollectorError))
+            self.result.failures[stream] = str(exc)
+            with session_scope(self.db_url) as session:
+                row = load_stream(session, source, stream)
+                record_usage(row, self.collector.take_usage(), self.until, scheduled=False)
+                record_failure(row, self.until, cadence, str(exc))
+            return
+        with session_scope(self.db_url) as session:
+            row = load_stream(session, source, stream)
+            # a backfill's spend counts, but it is no guide to what a scheduled run costs
+            record_usage(row, self.collector.take_usage(), self.until, scheduled=not self.backfilled)
+            record_success(row, self.until)
+
+    def _inventory(self) -> None:
+        resources = list(self.collector.discover())
+        with session_scope(self.db_url) as session:
+            self.result.resources = upsert_resources(session, resources)
+        self.tick("resources", self.result.resources)
+
+    def _metrics(self, stream: str) -> None:
+        """One metrics stream ("metrics", or "metrics:<family>"): its backfill chunk by chunk, then the new window."""
+        source, family = self.collector.name, stream.partition(":")[2]
+        with session_scope(self.db_url) as session:
+            row = load_stream(session, source, stream)
+            inherit_watermark(session, row)
+            prepare_backfill(row, self.until, first_since=self.collector.first_since(self.until),
+                             backfill=self.backfill)  # fmt: skip
+            cursor, end = row.backfill_cursor, row.backfill_until
+        if cursor is not None and end is not None:
+            self.result.since = cursor
+            self.backfilled = True
+            for chunk_start, chunk_end in self.collector.metric_chunks(cursor, end):
+                self._write_samples(family, chunk_start, chunk_end)
+                with session_scope(self.db_url) as session:  # this chunk is stored: never fetched again
+                    advance_backfill(load_stream(session, source, stream), chunk_end)
+        with session_scope(self.db_url) as session:
+            since, until = incremental_window(load_stream(session, source, stream), self.until,
+                                              self.collector.metrics_lookback)  # fmt: skip
+        self.result.since = self.result.since or since
+        if since is None or since < until:
+            self._write_samples(family, since, until)
+            with session_scope(self.db_url) as session:
+                row = load_stream(session, source, stream)
+                row.watermark = max(row.watermark or until, until)
+        self.result.series = len(self.seen)
+
+    def _write_samples(self, family: str, since: datetime | None, until: datetime) -> None:
+        samples = (self.collector.collect_family(family, since, until) if family
+                   else self.collector.collect_metrics(since, until))  # fmt: skip
+        for group in _grouped(samples, WRITE_BATCH_POINTS):
+            written = self.metric_store.write(group)
+            self.seen.update(b.series.series_id for b in group)
+            self.result.samples += written
+            self.tick("samples", written)
+
+    def _costs(self) -> None:
+        source = self.collector.name
+        with session_scope(self.db_url) as session:
+            row = load_stream(session, source, "costs")
+            since = self.until - self.backfill if self.backfill else row.watermark
+            unsettled = row.detail.get("unsettled_from") if row.detail else None
+        if since is not None and unsettled:  # days the provider still called estimated: read again until final
+            since = min(since, datetime.combine(date.fromisoformat(unsettled), time(), UTC))
+        records = list(self.collector.collect_costs(since, self.until))
+        estimated = [r.charge_period_start for r in records if r.estimated]
+        with session_scope(self.db_url) as session:
+            for start, end in self.collector.cost_replacements():  # a re-delivered period replaces what was stored
+                delete_costs(session, source, start, end)
+            self.result.costs = upsert_costs(session, source, records)
+            row = load_stream(session, source, "costs")
+            row.watermark = self.until
+            first = min(estimated) if estimated else None
+            row.detail = {**(row.detail or {}), "unsettled_from": first.isoformat() if first else None}
+        self.tick("costs", self.result.costs)
 
 
 def run_collector(
@@ -145,51 +293,45 @@ def run_collector(
     until: datetime | None = None,
     backfill: timedelta | None = None,
     progress: Progress | None = None,
+    run_interval: timedelta = timedelta(minutes=5),
 ) -> IngestResult:
-    """Collect [watermark, until) from one source. Re-running any window stores nothing twice.
+    """Collect each due stream of one source (inventory, metrics, costs) from its own watermark to `until`.
 
-    backfill re-collects that much history before `until` whatever the watermark says.
+    A stream that fails is recorded on its own (error, retry time) and reported in `result.failures`; the others
+    are stored and move on. Only a failed credential check fails the whole source (IngestError). Re-running any
+    window stores nothing twice. backfill re-collects that much history before `until` whatever the watermarks say,
+    in chunks that are committed one by one, so a killed backfill resumes where it stopped.
     """
     source = collector.name
     until = until or datetime.now(UTC).replace(second=0, microsecond=0)
-    tick = progress or (lambda _stage, _n: None)
+    collector.as_of = until
     result = IngestResult(source=source, until=until)
+    run = StreamRun(collector, db_url=db_url, metric_store=metric_store, until=until, backfill=backfill,
+                    tick=progress or (lambda _stage, _n: None), result=result, run_interval=run_interval)  # fmt: skip
     try:
         collector.check()  # credentials and permissions first: a refused source stores nothing
-        resources = list(collector.discover())
-        with session_scope(db_url) as session:
-            result.resources = upsert_resources(session, resources)
-            metrics_mark = read_watermark(session, source, "metrics")
-            costs_mark = read_watermark(session, source, "costs")
-        tick("resources", result.resources)
-        since = until - backfill if backfill else metrics_mark
-        if since is not None and not backfill:
-            since -= collector.metrics_lookback
-        result.since = since
-        seen: set[str] = set()
-        for group in _grouped(collector.collect_metrics(since, until), WRITE_BATCH_POINTS):
-            written = metric_store.write(group)
-            seen.update(b.series.series_id for b in group)
-            result.samples += written
-            tick("samples", written)
-        result.series = len(seen)
-        cost_since = until - backfill if backfill else costs_mark
-        with session_scope(db_url) as session:
-            result.costs = upsert_costs(session, source, collector.collect_costs(cost_since, until))
-            # watermarks move only after everything before them is stored
-            write_watermark(session, source, "metrics", until)
-            write_watermark(session, source, "costs", until)
-        tick("costs", result.costs)
-        # per-item problems a source survived (a bad file among good ones): shown, never silent
-        skipped = getattr(collector, "errors", None)
-        if isinstance(skipped, dict):
-            result.notes += [f"skipped {item}: {why}" for item, why in skipped.items()]
     except Exception as exc:
         message = f"{source}: {exc}"
         log.error("ingest failed: %s", message)
-        _record_status(db_url, source, error=str(exc)[:2000], ok=False)
+        _record_source_failure(db_url, source, str(exc))
         raise IngestError(message) from exc
-    _record_status(db_url, source, samples=result.samples, ok=True, notes=result.notes)
+    for stream in STREAMS:
+        if stream not in collector.streams:
+            continue
+        families = collector.metric_families if stream == "metrics" else ()
+        for name in [f"metrics:{f}" for f in families] or [stream]:
+            run.run(name)
+    # per-item problems a source survived (a bad file among good ones): shown, never silent
+    skipped = getattr(collector, "errors", None)
+    if isinstance(skipped, dict):
+        result.notes += [f"skipped {item}: {why}" for item, why in skipped.items()]
+    result.notes += collector.take_notes()
+    _record_status(db_url, source, samples=result.samples, failures=result.failures, notes=result.notes)
+    ran = run.attempted
+    if ran and all(stream in result.failures for stream in ran):  # nothing at all came through: the source failed
+        message = f"{source}: " + "; ".join(f"{stream}: {result.failures[stream]}" for stream in ran)
+        log.error("ingest failed: %s", message)
+        raise IngestError(message)
     return result
 
 

@@ -19,6 +19,11 @@ def source_names(settings: Settings) -> list[str]:
     return [name for name, _, _ in _configured(settings)]
 
 
+def source_budgets(settings: Settings) -> dict[str, float | None]:
+    """Each enabled source's monthly API budget in USD (None: no limit, or a source that makes no paid calls)."""
+    return {name: getattr(cfg, "monthly_budget_usd", None) for name, _, cfg in _configured(settings)}
+
+
 def build_collector(settings: Settings, name: str) -> Collector:
     """The collector called `name`, or UnknownSourceError listing the configured ones.
 

@@ -210,6 +210,25 @@ def test_sources_show_status_after_a_collection(env: Env) -> None:
     items = {s["name"]: s for s in env.client.get("/api/sources", headers=env.auth("viewer")).json()["items"]}
     assert items["demo"]["last_success_at"] is not None and items["demo"]["last_error"] == ""
     assert items["demo"]["samples_written"] > 0 and items["demo"]["lag_seconds"] >= 0
+    assert {s["name"] for s in items["demo"]["streams"]} == {"inventory", "metrics", "costs"}
+
+
+def test_sources_show_the_months_api_spend_per_stream(env: Env) -> None:
+    from decimal import Decimal
+
+    from services.db.models import IngestStreamRow
+    from services.ingest.spend import month_key
+
+    this_month = month_key(datetime.now(UTC))  # the API reports the current calendar month
+    with session_scope(env.settings.database_url) as session:
+        for stream, month, usd in (("metrics", this_month, "12.5"), ("costs", this_month, "0.75"),
+                                   ("inventory", "2001-01", "99")):  # fmt: skip
+            session.add(IngestStreamRow(source="aws-prod", stream=stream, failures=0, last_error="", spend_month=month,
+                                        spend_calls=1, spend_usd=Decimal(usd), detail={}))  # fmt: skip
+    items = {s["name"]: s for s in env.client.get("/api/sources", headers=env.auth("viewer")).json()["items"]}
+    assert items["aws-prod"]["spend_month_usd"] == 13.25  # last month's spend is not this month's
+    assert {s["name"]: s["spend_month_usd"] for s in items["aws-prod"]["streams"]} == {
+        "metrics": 12.5, "costs": 0.75, "inventory": 0.0}  # fmt: skip
 
 
 def test_last_used_is_recorded_to_the_minute_so_reads_do_not_write_every_time(env: Env) -> None:

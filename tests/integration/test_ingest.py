@@ -15,7 +15,7 @@ from collector.demo import DemoCollector
 from collector.files import FilesCollector
 from services.db.engine import session_scope
 from services.db.migrate import upgrade
-from services.db.models import CostRow, IngestWatermarkRow, ResourceRow, SourceStatusRow
+from services.db.models import CostRow, IngestStreamRow, ResourceRow, SourceStatusRow
 from services.ingest.ingest import IngestError, run_collector
 from services.metrics import MetricStore, open_metric_store
 
@@ -71,7 +71,7 @@ def test_rerunning_ingest_stores_nothing_twice(stores) -> None:  # type: ignore[
     run_collector(demo, db_url=db_url, metric_store=store, until=NOW, backfill=timedelta(days=3))
     assert fingerprint(db_url, store) == before
     with session_scope(db_url) as session:
-        marks = {(w.source, w.key): w.watermark for w in session.scalars(select(IngestWatermarkRow))}
+        marks = {(w.source, w.stream): w.watermark for w in session.scalars(select(IngestStreamRow))}
         status = {s.source: s for s in session.scalars(select(SourceStatusRow))}
     assert marks[("demo", "metrics")] == NOW
     assert status["demo"].last_error == "" and status["demo"].last_success_at is not None
@@ -103,7 +103,8 @@ def test_a_failing_source_records_its_error_and_keeps_what_was_stored(stores, tm
     with session_scope(db_url) as session:
         status = session.get(SourceStatusRow, "broken")
         assert status is not None and status.last_error and status.last_success_at is None
-        assert session.get(IngestWatermarkRow, ("broken", "metrics")) is None
+        metrics = session.get(IngestStreamRow, ("broken", "metrics"))
+        assert metrics is not None and metrics.watermark is None and metrics.failures == 1
 
 
 def test_a_bad_file_among_good_ones_is_reported_not_silent(tmp_path: Path) -> None:

@@ -2637,10 +2637,22 @@ export interface components {
             last_run_at: string | null;
             /** Last Success At */
             last_success_at: string | null;
+            /** Monthly Budget Usd */
+            monthly_budget_usd?: number | null;
             /** Name */
             name: string;
             /** Samples Written */
             samples_written: number;
+            /**
+             * Spend Month Usd
+             * @default 0
+             */
+            spend_month_usd: number;
+            /**
+             * Streams
+             * @default []
+             */
+            streams: components["schemas"]["StreamRead"][];
         };
         /** SpendDay */
         SpendDay: {
@@ -2690,6 +2702,26 @@ export interface components {
              * @description Newest charge day counted; None when there are no costs.
              */
             through?: string | null;
+        };
+        /**
+         * StreamRead
+         * @description One stream of a source: its watermark, retry state and this month's API spend at list price.
+         */
+        StreamRead: {
+            /** Failures */
+            failures: number;
+            /** Last Error */
+            last_error: string;
+            /** Last Success At */
+            last_success_at: string | null;
+            /** Name */
+            name: string;
+            /** Next Due At */
+            next_due_at: string | null;
+            /** Spend Month Usd */
+            spend_month_usd: number;
+            /** Watermark */
+            watermark: string | null;
         };
         /** SummaryRead */
         SummaryRead: {

@@ -157,6 +157,7 @@ function Sources() {
                 <th scope="col">Configured</th>
                 <th scope="col">Last success</th>
                 <th scope="col">Samples written</th>
+                <th scope="col">API spend this month</th>
                 <th scope="col">Last error</th>
               </tr>
             </thead>
@@ -167,6 +168,10 @@ function Sources() {
                   <td data-label="Configured">{s.configured ? "yes" : "no"}</td>
                   <td data-label="Last success">{fmtAgo(s.last_success_at)}</td>
                   <td data-label="Samples written">{s.samples_written.toLocaleString()}</td>
+                  <td data-label="API spend this month">
+                    ${s.spend_month_usd.toFixed(2)}
+                    {s.monthly_budget_usd != null ? ` of $${s.monthly_budget_usd.toFixed(2)}` : ""}
+                  </td>
                   <td data-label="Last error" className={s.last_error ? "danger" : "muted"}>{s.last_error || "none"}</td>
                 </tr>
               ))}

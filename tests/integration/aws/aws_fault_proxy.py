@@ -9,6 +9,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -82,6 +83,44 @@ def action_of(path: str, headers: dict[str, str], body: bytes) -> str:
     return (params.get("Action") or [""])[0]
 
 
+SIGNING_TO_IAM = {"monitoring": "cloudwatch"}  # SigV4 signing names that differ from the IAM service prefix
+
+
+def iam_action(headers: dict[str, str], action: str) -> str:
+    """The IAM action a signed request needs: the SigV4 credential scope's service, then the action."""
+    scope = headers.get("authorization", "").split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    service = scope[3] if len(scope) > 3 else ""
+    return f"{SIGNING_TO_IAM.get(service, service)}:{action}"
+
+
+def access_denied(headers: dict[str, str], needed: str) -> Canned:
+    """AWS's refusal of an action the caller's policy lacks, in the protocol of the request."""
+    message = f"User: arn:aws:iam::123456789012:user/headroom is not authorized to perform: {needed}"
+    content_type = headers.get("content-type", "")
+    if content_type.startswith("application/x-amz-json-1.0"):  # CloudWatch (awsQueryCompatible)
+        body = json.dumps({"__type": "com.amazonaws.cloudwatch#AccessDenied", "message": message}).encode()
+        return Canned(403, body, content_type, (("x-amzn-query-error", "AccessDenied;Sender"),))
+    if content_type.startswith("application/x-amz-json"):
+        return json_error("AccessDeniedException", message)
+    if needed.startswith("ec2:"):
+        return ec2_error("UnauthorizedOperation", message, 403)
+    return query_error("AccessDenied", message, 403)
+
+
+def past_cost_explorer_limits(now: date) -> Predicate:
+    """Requests Cost Explorer refuses: a start before its 13 months of history (and the current month), or more than
+    two GroupBy keys (use with FaultProxy.fail("GetCostAndUsage", n, json_error("ValidationException", ...)))."""
+    months = now.year * 12 + now.month - 1 - 13
+    oldest = date(months // 12, months % 12 + 1, 1)
+
+    def refused(body: bytes) -> bool:
+        request = json.loads(body or b"{}")
+        start = date.fromisoformat(request.get("TimePeriod", {}).get("Start", now.isoformat()))
+        return start < oldest or len(request.get("GroupBy", [])) > 2
+
+    return refused
+
+
 class FaultProxy:
     """Forwards to `upstream`; the first `times` requests of an action can get a canned answer instead, and a
     pager can cut an action's answers into pages.
@@ -96,6 +135,8 @@ class FaultProxy:
         self._faults: dict[str, list[tuple[Predicate, Responder]]] = defaultdict(list)
         self._always: dict[str, Responder] = {}
         self._pagers: dict[str, Pager] = {}
+        self.allowed: set[str] | None = None  # an IAM policy's actions: others are refused (see enforce)
+        self.denied: list[str] = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -106,7 +147,7 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 action = action_of(self.path, headers, body)
-                canned = proxy._take(action, body)
+                canned = proxy._take(action, body) or proxy._enforce(headers, action)
                 pager = proxy._pagers.get(action)
                 if canned is None and pager is not None:
                     canned = pager.follow_up(headers.get("content-type", ""), body)
@@ -150,6 +191,19 @@ class FaultProxy:
         """Let `pager` answer follow-up requests of `action` and cut upstream's answers into pages."""
         with self._lock:
             self._pagers[action] = pager
+
+    def enforce(self, allowed: set[str]) -> None:
+        """Refuse, as AWS does, every action outside `allowed` (sts:GetCallerIdentity needs no permission)."""
+        self.allowed = allowed | {"sts:GetCallerIdentity"}
+
+    def _enforce(self, headers: dict[str, str], action: str) -> Canned | None:
+        if self.allowed is None or "authorization" not in headers:
+            return None
+        needed = iam_action(headers, action)
+        if needed in self.allowed:
+            return None
+        self.denied.append(needed)
+        return access_denied(headers, needed)
 
     def _take(self, action: str, body: bytes) -> Canned | None:
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aws_fault_proxy import FaultProxy
+from aws_fault_proxy import FaultProxy, json_error, past_cost_explorer_limits
 from sqlalchemy import func, select
 
 from collector.aws import AwsCollector
@@ -27,14 +27,14 @@ def group(keys: list[str], unblended: str, amortized: str | None = None) -> dict
         "Keys": keys,
         "Metrics": {
             "UnblendedCost": {"Amount": unblended, "Unit": "USD"},
-            "AmortizedCost": {"Amount": amortized or unblended, "Unit": "USD"},
+            "NetAmortizedCost": {"Amount": amortized or unblended, "Unit": "USD"},
         },
     }
 
 
-def day(start: date, groups: list[dict[str, Any]]) -> dict[str, Any]:
+def day(start: date, groups: list[dict[str, Any]], estimated: bool = False) -> dict[str, Any]:
     period = {"Start": start.isoformat(), "End": (start + timedelta(days=1)).isoformat()}
-    return {"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": False}
+    return {"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": estimated}
 
 
 def queue_results(moto_url: str, results: list[dict[str, Any]]) -> None:
@@ -79,7 +79,7 @@ def test_cost_pages_are_followed_and_settled_days_never_fetched_again(
     assert stored_costs(db_url) == (6, Decimal("50.150000"))
     sent = requests_seen(proxy)
     assert sent[0]["TimePeriod"] == {"Start": "2026-11-06", "End": "2026-11-21"}  # history_days=14, today included
-    assert sent[0]["Granularity"] == "DAILY" and sent[0]["Metrics"] == ["UnblendedCost", "AmortizedCost"]
+    assert sent[0]["Granularity"] == "DAILY" and sent[0]["Metrics"] == ["UnblendedCost", "NetAmortizedCost"]
     assert sent[0]["GroupBy"] == [
         {"Type": "DIMENSION", "Key": "SERVICE"},
         {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
@@ -144,3 +144,42 @@ def test_a_cost_allocation_tag_splits_lines_without_counting_twice(
         (s3, "111111111111", ""): (Decimal("0.5"), {}),  # untagged
     }
     assert sum(r.billed_cost for r in records) == Decimal("17")
+
+
+def test_estimated_days_are_read_again_until_final_and_only_at_the_cost_cadence(
+    moto_url: str, proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore]
+) -> None:
+    db_url, store = sqlite_stores
+    ec2 = "Amazon Elastic Compute Cloud - Compute"
+    old = date(2026, 11, 10)  # long settled by the calendar, but Cost Explorer still calls it estimated
+    first = {"ResultsByTime": [day(old, [group([ec2, "111111111111"], "7.00")], estimated=True),
+                               day(date(2026, 11, 19), [group([ec2, "111111111111"], "9.00")], estimated=True)],
+             "DimensionValueAttributes": []}  # fmt: skip
+    final = {"ResultsByTime": [day(old, [group([ec2, "111111111111"], "7.25")]),
+                               day(date(2026, 11, 19), [group([ec2, "111111111111"], "9.50")])],
+             "DimensionValueAttributes": []}  # fmt: skip
+    queue_results(moto_url, [first, final, final])
+    collector = AwsCollector(make_settings(proxy.url, services=[], cost_interval_hours=6))
+    run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
+    # five minutes later costs are not due: Cost Explorer is not asked again
+    skipped = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=5))
+    assert proxy.seen["GetCostAndUsage"] == 1 and "costs" in skipped.skipped
+    run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL + timedelta(hours=6))
+    assert requests_seen(proxy)[-1]["TimePeriod"]["Start"] == "2026-11-10"  # the estimated day is read again
+    assert stored_costs(db_url) == (2, Decimal("16.75"))  # the final figures replaced the estimates
+    run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL + timedelta(hours=12))
+    assert requests_seen(proxy)[-1]["TimePeriod"]["Start"] == "2026-11-18"  # final now: the last 3 days only
+
+
+def test_a_long_first_history_stays_within_what_cost_explorer_keeps(
+    moto_url: str, proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore]
+) -> None:
+    db_url, store = sqlite_stores
+    proxy.fail("GetCostAndUsage", 100, json_error("ValidationException", "start date is too old"),
+               when=past_cost_explorer_limits(UNTIL.date()))  # fmt: skip
+    queue_results(moto_url, [{"ResultsByTime": [day(date(2025, 10, 1), [group(["Tax", "111111111111"], "1")])],
+                              "DimensionValueAttributes": []}])  # fmt: skip
+    collector = AwsCollector(make_settings(proxy.url, services=[], history_days=455))
+    result = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
+    assert result.failures == {} and result.costs == 1
+    assert requests_seen(proxy)[0]["TimePeriod"]["Start"] == "2025-10-01"  # not 455 days back

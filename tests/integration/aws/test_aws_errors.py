@@ -15,12 +15,11 @@ from collector.base import (
     CollectorError,
     EndpointUnreachableError,
     MissingCredentialsError,
-    PermissionDeniedError,
     ThrottledError,
 )
 from services.db.engine import session_scope
-from services.db.models import IngestWatermarkRow, ResourceRow
-from services.ingest.ingest import IngestError, run_collector
+from services.db.models import IngestStreamRow, ResourceRow
+from services.ingest.ingest import run_collector
 from services.metrics import SqlMetricStore
 
 pytestmark = pytest.mark.integration
@@ -84,23 +83,29 @@ DENIED = [
 
 
 @pytest.mark.parametrize(("action", "error", "iam_action"), DENIED)
-def test_a_denied_action_names_the_permission_and_stores_nothing(
+def test_a_denied_action_names_the_permission_and_blocks_only_its_streams(
     proxy: FaultProxy, make_settings: Any, sqlite_stores: tuple[str, SqlMetricStore], action: str, error: Canned,
     iam_action: str,
 ) -> None:  # fmt: skip
     db_url, store = sqlite_stores
     proxy.fail(action, 50, error)
     collector = AwsCollector(make_settings(proxy.url))
-    with pytest.raises(IngestError) as caught:
-        run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
-    cause = caught.value.__cause__
-    assert isinstance(cause, PermissionDeniedError)
-    assert f"grant the IAM action {iam_action}" in str(cause) and "\n" not in str(cause)
-    assert proxy.seen[action] == 1  # a denial is not retried
+    result = run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)
+    # inventory refused: the metric families have nothing to read either; costs refused: only costs stop
+    families = {"metrics:ec2", "metrics:rds", "metrics:cwagent"}
+    failed = {"costs"} if action == "GetCostAndUsage" else {"inventory", *families}
+    assert set(result.failures) == failed
+    for message in result.failures.values():
+        assert f"grant the IAM action {iam_action}" in message and "\n" not in message
+    assert proxy.seen[action] == 1  # asked once in the run: a denial is not retried, nor asked again by each stream
     with session_scope(db_url) as session:
-        assert session.get(IngestWatermarkRow, ("aws", "metrics")) is None
+        streams = {s: session.get(IngestStreamRow, ("aws", s)) for s in ("inventory", "costs", *families)}
+        assert {s for s, row in streams.items() if row is not None and row.failures} == failed
+        assert all(row is not None and row.watermark is None for s, row in streams.items() if s in failed)
         if action != "GetCostAndUsage":  # inventory is refused before anything is stored
             assert session.scalar(select(func.count()).select_from(ResourceRow)) == 0
+        else:
+            assert all(streams[f].watermark == UNTIL for f in families)  # type: ignore[union-attr]
 
 
 def test_no_credentials_anywhere_is_a_missing_credentials_error(

@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 TOKEN = "loopback-access-token"  # noqa: S105 - a fake token the server hands out and checks
 GIB = 2**30
 COST_PAGE_SIZE = 50
+MAX_BATCH_IDS = 50  # getBatch takes at most 50 resource ids a call
+BATCH_GRAINS = ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D")
 VM_PAGE_SIZE = 20
 
 
@@ -142,7 +144,8 @@ class FakeAzure:
         if lowered.endswith("/providers/microsoft.compute/skus"):
             return 200, self.list_skus(query), {}
         if lowered.endswith("/metrics:getbatch"):
-            return self.denied("metrics", "Microsoft.Insights/metrics/read") or (200, self.metrics(query, body), {})
+            return (self.denied("metrics", "Microsoft.Insights/metrics/read") or self.batch_refused(query, body)
+                    or (200, self.metrics(query, body), {}))  # fmt: skip
         if lowered.endswith("/providers/microsoft.costmanagement/query"):
             return self.denied("costs", "Microsoft.CostManagement/query/read") or self.cost_query(path, query, body)
         return 404, arm_error("NotFound", f"no route {method} {path}"), {}
@@ -213,6 +216,17 @@ class FakeAzure:
                 for name, (cpus, mem) in SKUS.items()
             ]
         }
+
+    def batch_refused(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]] | None:
+        """What getBatch refuses: more than 50 resource ids, and a time grain it does not offer."""
+        ids = body.get("resourceids", []) if isinstance(body, dict) else []
+        if len(ids) > MAX_BATCH_IDS:
+            return 400, arm_error("BadRequest", f"The number of resource ids ({len(ids)}) exceeds the limit of "
+                                                f"{MAX_BATCH_IDS}."), {}  # fmt: skip
+        grain = query.get("interval", ["PT1M"])[0].upper()
+        if grain not in BATCH_GRAINS:
+            return 400, arm_error("BadRequest", f"Invalid interval {grain}; supported: {', '.join(BATCH_GRAINS)}"), {}
+        return None
 
     def metrics(self, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
         start = _parse_time(query["starttime"][0])

@@ -146,16 +146,28 @@ def test_metrics_costs_into_stores_with_throttling_and_rerun_adds_nothing(
     store.close()
 
 
-def test_throttle_wait_is_capped_by_max_backoff(fake_azure: FakeAzure, azure_settings: Settings) -> None:
+def test_throttle_wait_is_capped_by_the_stated_maximum(fake_azure: FakeAzure, azure_settings: Settings) -> None:
     fake_azure.throttle_costs = 1
     fake_azure.throttle_headers = {TENANT_WAIT: "60", "Retry-After": "45"}
-    collector = AzureCollector(azure_settings(subscriptions=[SUB_B], retry=RetrySettings(max_backoff_seconds=1.0)))
+    collector = AzureCollector(azure_settings(subscriptions=[SUB_B], max_throttle_wait_seconds=1.0))
 
     costs = list(collector.collect_costs(UNTIL - timedelta(days=1), UNTIL))
 
     calls = fake_azure.requests_to("/Microsoft.CostManagement/query")
     assert calls[0].status == 429 and costs
     assert 0.95 <= calls[1].at - calls[0].at < 1.4
+
+
+def test_throttle_waits_as_long_as_cost_management_asks_beyond_the_backoff(
+    fake_azure: FakeAzure, azure_settings: Settings
+) -> None:
+    fake_azure.throttle_costs = 1
+    fake_azure.throttle_headers = {TENANT_WAIT: "2"}  # longer than the 1.5 s backoff cap of these settings
+    collector = AzureCollector(azure_settings(subscriptions=[SUB_B]))
+
+    assert list(collector.collect_costs(UNTIL - timedelta(days=1), UNTIL))
+    calls = fake_azure.requests_to("/Microsoft.CostManagement/query")
+    assert calls[0].status == 429 and 1.95 <= calls[1].at - calls[0].at < 2.6
 
 
 def test_throttled_after_every_attempt_is_one_line(fake_azure: FakeAzure, azure_settings: Settings) -> None:

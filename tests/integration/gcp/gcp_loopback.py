@@ -19,8 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import sqlglot
 from google.auth import jwt
 from google.auth.exceptions import GoogleAuthError
+from sqlglot import exp
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth signs the assertion for this audience, whatever token_uri says
@@ -69,6 +71,8 @@ class GoogleState:
     billing_rows: list[dict[str, Any]] = field(default_factory=list)  # each a dict over BILLING_SCHEMA
     bigquery_page_size: int = 3
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    job_configs: list[dict[str, Any]] = field(default_factory=list)  # every jobs.insert configuration seen
+    bytes_processed: int = 1024  # what every query of the export processes
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -153,6 +157,13 @@ class GoogleState:
         query = job.get("configuration", {}).get("query", {})
         if f"`{self.billing_table}`" not in query.get("query", ""):
             raise ApiError(404, f"Not found: Table {self.billing_table} was not found in location US", "notFound")
+        self.job_configs.append(job.get("configuration", {}))
+        check_billing_sql(query.get("query", ""), self.billing_table)
+        processed = self.bytes_processed
+        limit = query.get("maximumBytesBilled")
+        if limit is not None and processed > int(limit) and not job.get("configuration", {}).get("dryRun"):
+            raise ApiError(400, f"Query exceeded limit for bytes billed: {limit}. {processed} or higher required.",
+                           "bytesBilledLimitExceeded")  # fmt: skip
         params = {p["name"]: p["parameterValue"]["value"] for p in query.get("queryParameters", [])}
         since, until = (_bq_timestamp(params[name]) for name in ("since", "until"))
         job_id = job.get("jobReference", {}).get("jobId") or secrets.token_hex(8)
@@ -162,8 +173,8 @@ class GoogleState:
             "kind": "bigquery#job", "id": f"{project}:US.{job_id}", "jobReference": reference,
             "configuration": {**job["configuration"], "jobType": "QUERY"},
             "status": {"state": "DONE"},
-            "statistics": {"creationTime": now, "startTime": now, "endTime": now, "totalBytesProcessed": "1024",
-                           "query": {"totalBytesProcessed": "1024", "statementType": "SELECT"}},
+            "statistics": {"creationTime": now, "startTime": now, "endTime": now, "totalBytesProcessed": str(processed),
+                           "query": {"totalBytesProcessed": str(processed), "statementType": "SELECT"}},
         }  # fmt: skip
         if not job.get("configuration", {}).get("dryRun"):
             resource["configuration"]["query"]["destinationTable"] = {
@@ -196,6 +207,32 @@ class GoogleState:
             if start + size < len(rows):
                 body["pageToken"] = str(start + size)
         return body
+
+
+PARTITION_COLUMNS = {"_partitiontime", "_partitiondate"}
+
+
+def partition_filters(sql: str) -> list[str]:
+    """The WHERE predicates of a BigQuery query that bound an ingestion-time partition column, as SQL."""
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    where = tree.find(exp.Where)
+    if where is None:
+        return []
+    bounds = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.Between)
+    return [node.sql(dialect="bigquery") for node in where.find_all(*bounds)
+            if any(c.name.lower() in PARTITION_COLUMNS for c in node.find_all(exp.Column))]  # fmt: skip
+
+
+def check_billing_sql(sql: str, table: str) -> None:
+    """What BigQuery refuses: SQL its dialect does not parse, and (the export requiring a partition filter) a query
+    of the export with no filter on its partitions."""
+    try:
+        filters = partition_filters(sql)
+    except sqlglot.errors.ParseError as exc:
+        raise ApiError(400, f"Syntax error: {str(exc).splitlines()[0]}", "invalidQuery") from None
+    if not filters:
+        raise ApiError(400, f"Cannot query over table '{table}' without a filter over column(s) '_PARTITION_LOAD_TIME',"
+                       " '_PARTITIONDATE', '_PARTITIONTIME' that can be used for partition elimination", "invalidQuery")
 
 
 def _bq_timestamp(text: str) -> datetime:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from collector.base import (
+    CollectorError,
     EndpointUnreachableError,
     MissingCredentialsError,
     PermissionDeniedError,
@@ -26,7 +27,7 @@ from services.db.models import CostRow, ResourceRow, SourceStatusRow
 from services.ingest.ingest import IngestError, run_collector
 from services.metrics import SqlMetricStore, open_metric_store
 from tests.integration.gcp.conftest import INSTANCES, LoopbackGoogle, write_service_account
-from tests.integration.gcp.gcp_loopback import Fault
+from tests.integration.gcp.gcp_loopback import Fault, partition_filters
 from tests.integration.gcp.gcp_monitoring_grpc import served_value
 
 pytestmark = pytest.mark.integration
@@ -124,6 +125,36 @@ def test_billing_window_is_sent_as_query_parameters(google: LoopbackGoogle, gcp_
     costs = list(GcpCollector(gcp_settings(settled_after_days=0)).collect_costs(UNTIL - timedelta(hours=1), UNTIL))
 
     assert {c.charge_period_start.day for c in costs} == {20}  # the server filtered on @since/@until
+
+
+def test_the_billing_query_filters_partitions_and_caps_bytes_billed(
+    google: LoopbackGoogle, gcp_settings: Settings
+) -> None:
+    collector = GcpCollector(gcp_settings(maximum_bytes_billed=2**30))
+    costs = list(collector.collect_costs(UNTIL - timedelta(hours=6), UNTIL))
+    assert costs  # the fake refuses SQL BigQuery's dialect does not parse, and a scan of every partition
+    (config,) = google.state.job_configs
+    assert config["query"]["maximumBytesBilled"] == str(2**30)
+    assert partition_filters(config["query"]["query"]) == ["_PARTITIONTIME >= @partition_from"]
+    params = {p["name"]: p["parameterValue"]["value"] for p in config["query"]["queryParameters"]}
+    assert params["partition_from"].startswith("2026-11-17 00:00:00")  # the first day read again, from midnight
+
+
+def test_a_query_over_its_byte_limit_fails_and_says_so(google: LoopbackGoogle, gcp_settings: Settings) -> None:
+    google.state.bytes_processed = 64 * 2**20
+    with pytest.raises(CollectorError, match="bytes billed.*raise maximum_bytes_billed"):
+        list(GcpCollector(gcp_settings(maximum_bytes_billed=32 * 2**20)).collect_costs(UNTIL - timedelta(hours=6),
+                                                                                        UNTIL))  # fmt: skip
+
+
+def test_estimate_prices_the_billing_query_by_a_dry_run(google: LoopbackGoogle, gcp_settings: Settings) -> None:
+    google.state.bytes_processed = 3 * 2**40  # 3 TiB
+    collector = GcpCollector(gcp_settings())
+    collector.as_of = UNTIL
+    (use,) = collector.estimate_run(timedelta(minutes=5))
+    assert (use.stream, use.api, use.calls, use.units, use.usd) == ("costs", "bigquery:jobs.query", 1, 3 * 2**40,
+                                                                    Decimal("18.75"))  # fmt: skip
+    assert google.state.job_configs[-1]["dryRun"] is True and "bigquery.getQueryResults" not in google.state.calls
 
 
 def test_second_run_over_the_same_window_adds_nothing(google: LoopbackGoogle, gcp_settings: Settings, stores) -> None:  # type: ignore[no-untyped-def]
