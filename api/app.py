@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.gate import ApiGate
 from api.routers import adhoc, alerts, forecasts, health, recommendations, resources, series, sources, tokens, training
 from api.telemetry import install_telemetry
 from services.settings import Settings, get_settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(ApiGate, settings=settings)
     install_telemetry(app)
     api = APIRouter(prefix="/api")
     for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
+from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -79,6 +80,17 @@ class TrainingSettings(BaseModel):
     accuracy_refresh_minutes: int = Field(60, ge=5, le=1440, description="Beat period of scoring and anomalies.")
 
 
+class AdhocJobSettings(BaseModel):
+    """How ad-hoc forecast jobs are bounded: how many at once per token, how large, how long."""
+
+    max_hours: int = Field(
+        24 * 400, ge=48, le=24 * 3660, description="Longest regularised hourly series a job fits; gaps count "
+        "(72 rows plus one five years later is ~43,800 hours)."
+    )
+    per_token_concurrency: int = Field(2, ge=1, le=64, description="Queued or running ad-hoc jobs per API token.")
+    time_limit_seconds: int = Field(300, ge=10, le=3600, description="A job running longer is stopped and fails.")
+
+
 class AdhocSettings(BaseModel):
     """Bring-your-own-data forecasts (POST /api/forecasts/adhoc)."""
 
@@ -86,6 +98,30 @@ class AdhocSettings(BaseModel):
         5_000_000, ge=1_000, le=200_000_000, description="Largest CSV accepted; bigger uploads get HTTP 413."
     )
     max_horizon_hours: int = Field(24 * 31, ge=1, le=24 * 366, description="Longest forecast asked of an upload.")
+    jobs: AdhocJobSettings = AdhocJobSettings()
+
+
+class ApiLimitSettings(BaseModel):
+    """Request limits at the API's door: body size and rates (limits' syntax, e.g. `600/minute`)."""
+
+    max_body_bytes: int = Field(
+        1_000_000, ge=1_000, le=100_000_000, description="Largest JSON or form body (uploads have adhoc's limit)."
+    )
+    per_token: str = Field("600/minute", description="Requests per API token.")
+    per_address: str = Field("1200/minute", description="Requests per client address, with or without a token.")
+    failed_auth: str = Field("30/minute", description="Requests with a bad token per client address.")
+    storage_url: str = Field(
+        "", description="Counter storage (memory:// or redis://...); empty: the broker when it is Redis, else memory."
+    )
+
+    @field_validator("per_token", "per_address", "failed_auth")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        try:
+            parse_many(v)
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a rate such as 600/minute or 10/second: {exc}") from None
+        return v
 
 
 class DeploySettings(BaseModel):
@@ -124,7 +160,10 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Celery broker; empty = SQLAlchemy transport on a sqlite file.")
     result_backend: str = Field("", description="Celery results; empty = a sqlite file under data_dir.")
     artifacts_url: str = Field("", description="Model artifacts; empty = data_dir/models.")
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Signs sessions; required in production.")
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET), description="Encrypts stored channel secrets; required in production. After changing "
+        "it, run `headroom secrets rotate --old-key <previous>`."
+    )
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, ge=1, le=65535)
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
@@ -141,6 +180,7 @@ class Settings(BaseSettings):
     adhoc: AdhocSettings = AdhocSettings()
     training: TrainingSettings = TrainingSettings()
     alerts: AlertingSettings = AlertingSettings()
+    limits: ApiLimitSettings = ApiLimitSettings()
 
     @field_validator("metrics_url")
     @classmethod

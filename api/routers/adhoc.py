@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, MetricStoreDep, SettingsDep
@@ -33,7 +33,6 @@ def _opt(v: float) -> float | None:
 
 @router.post("/adhoc", response_model=AdhocForecastRead)
 async def forecast_adhoc(
-    request: Request,
     settings: SettingsDep,
     store: MetricStoreDep,
     principal: CurrentPrincipal,
@@ -44,9 +43,6 @@ async def forecast_adhoc(
     name: Annotated[str | None, Form(pattern=NAME_PATTERN, description="Name to store it under")] = None,
 ) -> AdhocForecastRead:
     limit = settings.adhoc.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise _too_large(limit)
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise _too_large(limit)
