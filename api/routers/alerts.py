@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, EditorPrincipal, SessionDep, SettingsDep
+from api.deps import CurrentPrincipal, EditorPrincipal, RowId, SessionDep, SettingsDep
 from api.schemas_alerts import (
     AlertRead,
     ChannelCreate,
@@ -162,7 +162,7 @@ def add_silence(body: SilenceCreate, session: SessionDep, principal: EditorPrinc
 
 
 @router.delete("/silences/{silence_id}", status_code=status.HTTP_204_NO_CONTENT)
-def expire_silence(silence_id: int, session: SessionDep, _: EditorPrincipal) -> None:
+def expire_silence(silence_id: RowId, session: SessionDep, _: EditorPrincipal) -> None:
     row = session.get(AlertSilenceRow, silence_id)
     if row is None:
         raise HTTPException(404, f"no silence {silence_id}")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, RowId, SessionDep, SettingsDep
 from api.schemas import MeRead, TokenCreate, TokenCreated, TokenPage, TokenRead, UserRead
 from services.auth import PermissionDenied, create_token, ensure_user, list_tokens, revoke_token
 from services.db.models import UserRow
@@ -46,7 +46,7 @@ def read_tokens(session: SessionDep, _: AdminPrincipal) -> TokenPage:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
-def delete_token(token_id: int, session: SessionDep, _: AdminPrincipal) -> TokenRead:
+def delete_token(token_id: RowId, session: SessionDep, _: AdminPrincipal) -> TokenRead:
     try:
         return TokenRead.model_validate(revoke_token(session, token_id=token_id))
     except KeyError as exc:
