@@ -289,9 +289,9 @@ _register_benchmarks()
 
 
 def _register_command_groups() -> None:
-    from cli import alerts, deploy, recommend, scenario, summary, training
+    from cli import alerts, deploy, recommend, scenario, secrets, summary, training
 
-    for module in (training, recommend, scenario, summary, alerts, deploy):
+    for module in (training, recommend, scenario, summary, alerts, deploy, secrets):
         module.register(cli)
 
 

@@ -18,10 +18,10 @@ from collector.config import DemoSourceSettings, FilesSourceSettings, ProvidersS
 from services.alerting.config import AlertingSettings
 from services.plugins import entry_point_names
 from services.recommend.config import RecommendSettings
+from services.sealing import DEV_SECRET
 
-__all__ = ["DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
+__all__ = ["DEV_SECRET", "DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
-DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
 # ml_engine's forecasters (services.forecasting.forecasters registers exactly these) and the plug-ins' group
 BUILTIN_FORECASTERS = ("ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive")
 FORECASTER_GROUP = "headroom.forecasters"
@@ -211,6 +211,7 @@ class Settings(BaseSettings):
             self.artifacts_url = str(data / "models")
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("secret_key: set HEADROOM_SECRET_KEY; the development secret is refused in production")
+        self.alerts.seal_with(self.secret_key)
         return self
 
     @property

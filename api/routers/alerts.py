@@ -41,6 +41,7 @@ from services.db.models import (
     AlertRuleRow,
     AlertSilenceRow,
 )
+from services.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 BAD_INPUT = (AlertConfigError, UnsafeDestinationError, RuleParamsError)
@@ -53,9 +54,9 @@ def _unprocessable(exc: Exception) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _channel_read(row: AlertChannelRow) -> ChannelRead:
-    return ChannelRead(id=row.id, name=row.name, type=row.type, source=row.source, config=redacted_config(row),
-                       created_at=row.created_at)
+def _channel_read(row: AlertChannelRow, settings: Settings) -> ChannelRead:
+    return ChannelRead(id=row.id, name=row.name, type=row.type, source=row.source,
+                       config=redacted_config(row, settings.alerts), created_at=row.created_at)
 
 
 def _channel(session: Session, name: str) -> AlertChannelRow:
@@ -73,8 +74,8 @@ def _rule(session: Session, name: str) -> AlertRuleRow:
 
 
 @router.get("/channels", response_model=list[ChannelRead])
-def list_channels(session: SessionDep, _: CurrentPrincipal) -> list[ChannelRead]:
-    return [_channel_read(r) for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
+def list_channels(session: SessionDep, settings: SettingsDep, _: CurrentPrincipal) -> list[ChannelRead]:
+    return [_channel_read(r, settings) for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
 
 
 @router.put("/channels", response_model=ChannelRead)
@@ -84,7 +85,7 @@ def put_channel(body: ChannelCreate, session: SessionDep, settings: SettingsDep,
         row = save_channel(session, {**body.config, "name": body.name, "type": body.type}, settings.alerts)
     except BAD_INPUT as exc:
         raise _unprocessable(exc) from None
-    return _channel_read(row)
+    return _channel_read(row, settings)
 
 
 @router.delete("/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
