@@ -10,10 +10,12 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.gate import ApiGate
+from api.headers import install_security
 from api.routers import adhoc, alerts, forecasts, health, recommendations, resources, series, sources, tokens, training
 from api.telemetry import install_telemetry
 from services.settings import Settings, get_settings
 
+OPENAPI_URL = "/api/openapi.json"
 DESCRIPTION = (
     "Forecasts, capacity and cost for your cloud fleet. Authenticate with `Authorization: Bearer hdr_…` "
     "(create a token with `headroom token create`)."
@@ -45,9 +47,10 @@ def _mount_dashboard(app: FastAPI, dist: Path) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Headroom", description=DESCRIPTION, version="0.1.0", docs_url="/docs",
-                  openapi_url="/api/openapi.json")
+    app = FastAPI(title="Headroom", description=DESCRIPTION, version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=OPENAPI_URL)
     app.state.settings = settings
+    install_security(app, openapi_url=OPENAPI_URL)
     install_error_handlers(app)
     app.add_middleware(ApiGate, settings=settings)
     install_telemetry(app)
