@@ -11,7 +11,19 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.gate import ApiGate
 from api.headers import install_security
-from api.routers import adhoc, alerts, forecasts, health, recommendations, resources, series, sources, tokens, training
+from api.routers import (
+    adhoc,
+    alerts,
+    forecasts,
+    health,
+    recommendations,
+    resources,
+    series,
+    sources,
+    tokens,
+    training,
+    users,
+)
 from api.telemetry import install_telemetry
 from services.settings import Settings, get_settings
 
@@ -55,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ApiGate, settings=settings)
     install_telemetry(app)
     api = APIRouter(prefix="/api")
-    for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens):
+    for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens,
+                   users):
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

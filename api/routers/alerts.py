@@ -1,4 +1,4 @@
-"""Alerting: channels, rules (editors), alerts, silences, the delivery log and test messages."""
+"""Alerting: channels and rules (admins, audited), alerts, silences (editors), the delivery log, test messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, EditorPrincipal, RowId, SessionDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, EditorPrincipal, RowId, SessionDep, SettingsDep
 from api.schemas_alerts import (
     AlertRead,
     ChannelCreate,
@@ -41,6 +41,7 @@ from services.db.models import (
     AlertRuleRow,
     AlertSilenceRow,
 )
+from services.identity import audit
 from services.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -79,24 +80,29 @@ def list_channels(session: SessionDep, settings: SettingsDep, _: CurrentPrincipa
 
 
 @router.put("/channels", response_model=ChannelRead)
-def put_channel(body: ChannelCreate, session: SessionDep, settings: SettingsDep, _: EditorPrincipal) -> ChannelRead:
+def put_channel(body: ChannelCreate, session: SessionDep, settings: SettingsDep, principal: AdminPrincipal
+                ) -> ChannelRead:
     """Create or replace a channel; its URL is checked now and again at every send."""
     try:
         row = save_channel(session, {**body.config, "name": body.name, "type": body.type}, settings.alerts)
     except BAD_INPUT as exc:
         raise _unprocessable(exc) from None
-    return _channel_read(row, settings)
+    shown = _channel_read(row, settings)
+    audit(session, principal, "channel.put", body.name, type=body.type, config=shown.config)  # redacted
+    return shown
 
 
 @router.delete("/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_channel(name: str, session: SessionDep, _: EditorPrincipal) -> None:
+def delete_channel(name: str, session: SessionDep, principal: AdminPrincipal) -> None:
     session.delete(_channel(session, name))
+    audit(session, principal, "channel.delete", name)
 
 
 @router.post("/channels/{name}/test", response_model=DeliveryRead)
-def test_channel(name: str, session: SessionDep, settings: SettingsDep, _: EditorPrincipal) -> DeliveryRead:
+def test_channel(name: str, session: SessionDep, settings: SettingsDep, principal: AdminPrincipal) -> DeliveryRead:
     """Send a marked test message now and return its delivery record (status delivered or dead, and why)."""
     row = send_test(session, _channel(session, name), settings.alerts)
+    audit(session, principal, "channel.test", name, status=row.status)
     return _delivery_read(session, row, name)
 
 
@@ -106,32 +112,37 @@ def list_rules(session: SessionDep, _: CurrentPrincipal) -> list[AlertRuleRow]:
 
 
 @router.post("/rules", response_model=RuleRead, status_code=status.HTTP_201_CREATED)
-def create_rule(body: RuleCreate, session: SessionDep, _: EditorPrincipal) -> AlertRuleRow:
+def create_rule(body: RuleCreate, session: SessionDep, principal: AdminPrincipal) -> AlertRuleRow:
     if session.scalar(select(AlertRuleRow.id).where(AlertRuleRow.name == body.name)) is not None:
         raise HTTPException(409, f"a rule named {body.name!r} exists: PATCH /api/alerts/rules/{body.name} changes it")
     try:
-        return save_api_rule(session, body)
+        row = save_api_rule(session, body)
     except BAD_INPUT as exc:
         raise _unprocessable(exc) from None
+    audit(session, principal, "rule.create", body.name, **body.model_dump(mode="json", exclude={"name"}))
+    return row
 
 
 @router.patch("/rules/{name}", response_model=RuleRead)
-def update_rule(name: str, body: RuleUpdate, session: SessionDep, _: EditorPrincipal) -> AlertRuleRow:
+def update_rule(name: str, body: RuleUpdate, session: SessionDep, principal: AdminPrincipal) -> AlertRuleRow:
     row = _rule(session, name)
     current = {k: getattr(row, k) for k in RuleConfig.model_fields if k != "name"}
+    change = body.model_dump(exclude_none=True, mode="json")
     try:
-        merged = RuleConfig.model_validate({**current, **body.model_dump(exclude_none=True, mode="json"), "name": name})
-        return save_api_rule(session, merged)
+        saved = save_api_rule(session, RuleConfig.model_validate({**current, **change, "name": name}))
     except (ValidationError, *BAD_INPUT) as exc:
         raise _unprocessable(exc) from None
+    audit(session, principal, "rule.update", name, **change)
+    return saved
 
 
 @router.delete("/rules/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_rule(name: str, session: SessionDep, _: EditorPrincipal) -> None:
+def delete_rule(name: str, session: SessionDep, principal: AdminPrincipal) -> None:
     row = _rule(session, name)
     if row.source == "config":
         raise HTTPException(409, f"rule {name!r} comes from config/alerts.yml: remove it there")
     session.delete(row)
+    audit(session, principal, "rule.delete", name)
 
 
 @router.get("", response_model=list[AlertRead])

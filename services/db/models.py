@@ -495,3 +495,31 @@ class AlertDeliveryRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- identity (issue 20): the audit log of admin actions, the token policy --------------------------
+
+
+class AuditRow(Base):
+    """One admin action: who (user and token), what (action and target, with details), when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(255))  # the e-mail, kept when the user row goes
+    token_name: Mapped[str] = mapped_column(String(128), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)  # token.create, user.update, channel.put...
+    target: Mapped[str] = mapped_column(String(400), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never a secret
+
+
+class AuthPolicyRow(Base):
+    """The admins' token policy; one row (id 1)."""
+
+    __tablename__ = "auth_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    max_token_ttl_days: Mapped[int | None] = mapped_column(Integer)  # none: only the configured default applies
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
