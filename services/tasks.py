@@ -33,7 +33,7 @@ TASK_RETRAIN_CHUNK = "headroom.retrain_chunk"
 TASK_REFRESH_ACCURACY = "headroom.refresh_accuracy"
 
 
-TASK_MODULES = ["services.alerting.tasks", "services.recommend.tasks"]
+TASK_MODULES = ["services.alerting.tasks", "services.recommend.tasks", "services.forecasting.adhoc_tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:

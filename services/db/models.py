@@ -523,3 +523,21 @@ class AuthPolicyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     max_token_ttl_days: Mapped[int | None] = mapped_column(Integer)  # none: only the configured default applies
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AdhocJobRow(Base):
+    """An ad-hoc forecast of an upload, run by a worker: the upload waits here, the answer lands here."""
+
+    __tablename__ = "adhoc_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: the job URL is not guessable
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued, running, done, failed
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # horizon_hours, model, levels, save, name
+    upload: Mapped[str] = mapped_column(Text, default="")  # the CSV, dropped once the job ends
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

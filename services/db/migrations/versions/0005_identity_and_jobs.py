@@ -1,4 +1,4 @@
-"""identity: audit log of admin actions, token policy
+"""identity and abuse: audit log of admin actions, token policy, ad-hoc forecast jobs
 
 Revision ID: 0005
 Revises: 0004
@@ -40,9 +40,33 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_policy")),
     )
+    op.create_table(
+        "adhoc_jobs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("upload", sa.Text(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["token_id"], ["api_tokens.id"], name=op.f("fk_adhoc_jobs_token_id_api_tokens"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_adhoc_jobs_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_adhoc_jobs")),
+    )
+    op.create_index(op.f("ix_adhoc_jobs_token_id"), "adhoc_jobs", ["token_id"])
+    op.create_index(op.f("ix_adhoc_jobs_status"), "adhoc_jobs", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_adhoc_jobs_status"), table_name="adhoc_jobs")
+    op.drop_index(op.f("ix_adhoc_jobs_token_id"), table_name="adhoc_jobs")
+    op.drop_table("adhoc_jobs")
     op.drop_table("auth_policy")
     op.drop_index(op.f("ix_audit_log_action"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
