@@ -230,6 +230,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Audit
+         * @description Admin actions, newest first: who (user and token), what, on what, when.
+         */
+        get: operations["read_audit_api_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Policy */
+        get: operations["read_policy_api_auth_policy_get"];
+        /**
+         * Put Policy
+         * @description Set the longest lifetime of any token; a token older than that is refused from now on.
+         */
+        put: operations["put_policy_api_auth_policy_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fleet": {
         parameters: {
             query?: never;
@@ -273,8 +314,32 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forecast Adhoc */
+        /**
+         * Forecast Adhoc
+         * @description Check the upload now (422 with the line at fault) and queue its forecast for a worker: the answer is at the
+         *     returned job URL. Each token has at most adhoc.jobs.per_token_concurrency jobs queued or running (429).
+         */
         post: operations["forecast_adhoc_api_forecasts_adhoc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forecasts/adhoc/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Adhoc Job
+         * @description The job's status (queued, running, done, failed) and, once done, the forecast. Only its owner sees it.
+         */
+        get: operations["read_adhoc_job_api_forecasts_adhoc_jobs__job_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -837,6 +902,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Users */
+        get: operations["read_users_api_users_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Patch User
+         * @description Change a user's role or disable them; their tokens follow at their next request.
+         */
+        patch: operations["patch_user_api_users__user_id__patch"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -908,6 +1010,35 @@ export interface components {
              * @description Set when the upload was stored (store=true).
              */
             stored_series_id?: string | null;
+        };
+        /** AdhocJobRead */
+        AdhocJobRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Error
+             * @description Why the job failed.
+             * @default
+             */
+            error: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Id */
+            id: string;
+            result?: components["schemas"]["AdhocForecastRead"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed";
+            /**
+             * Url
+             * @description Poll it: GET returns this object, with `result` once status is done.
+             */
+            url: string;
         };
         /** AlertRead */
         AlertRead: {
@@ -995,6 +1126,33 @@ export interface components {
             /** Upper */
             upper: number | null;
         };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditRead"][];
+        };
+        /** AuditRead */
+        AuditRead: {
+            /** Action */
+            action: string;
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Target */
+            target: string;
+            /** Token Name */
+            token_name: string;
+        };
         /** Body_forecast_adhoc_api_forecasts_adhoc_post */
         Body_forecast_adhoc_api_forecasts_adhoc_post: {
             /**
@@ -1004,6 +1162,7 @@ export interface components {
             file: string;
             /**
              * Horizon Hours
+             * @description At most adhoc.max_horizon_hours
              * @default 168
              */
             horizon_hours: number;
@@ -1017,6 +1176,12 @@ export interface components {
              * @description Name to store it under
              */
             name?: string | null;
+            /**
+             * Replace
+             * @description With save: replace a stored upload of that name
+             * @default false
+             */
+            replace: boolean;
             /**
              * Save
              * @description Store the upload as series upload:<name>/value (editor)
@@ -1103,7 +1268,10 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** Name */
+            /**
+             * Name
+             * @description Unique channel name that rules refer to.
+             */
             name: string;
             /**
              * Type
@@ -1569,8 +1737,9 @@ export interface components {
             /**
              * Stat
              * @default mean
+             * @enum {string}
              */
-            stat: string;
+            stat: "mean" | "p95" | "daily_cost";
             /**
              * To Version
              * @description Default: the version before the active one
@@ -2512,7 +2681,7 @@ export interface components {
         TokenCreate: {
             /**
              * Email
-             * @description Owner; default: the caller.
+             * @description Owner (an e-mail address); default: the caller.
              */
             email?: string | null;
             /**
@@ -2556,6 +2725,14 @@ export interface components {
         TokenPage: {
             /** Items */
             items: components["schemas"]["TokenRead"][];
+        };
+        /** TokenPolicy */
+        TokenPolicy: {
+            /**
+             * Max Token Ttl Days
+             * @description Longest lifetime of any token, existing ones too; null: no limit.
+             */
+            max_token_ttl_days?: number | null;
         };
         /** TokenRead */
         TokenRead: {
@@ -2629,12 +2806,51 @@ export interface components {
              */
             note: string;
         };
+        /** UserAdminRead */
+        UserAdminRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "admin";
+        };
+        /** UserPage */
+        UserPage: {
+            /** Items */
+            items: components["schemas"]["UserAdminRead"][];
+        };
         /** UserRead */
         UserRead: {
             /** Email */
             email: string;
             /** Name */
             name: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /**
+             * Is Active
+             * @description false disables the user: their tokens are refused at once.
+             */
+            is_active?: boolean | null;
+            /**
+             * Role
+             * @description Promote or demote; every token of the user follows at once.
+             */
+            role?: ("viewer" | "editor" | "admin") | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -3061,6 +3277,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 silence_id: number;
             };
             cookie?: never;
@@ -3120,6 +3337,92 @@ export interface operations {
             };
         };
     };
+    read_audit_api_audit_get: {
+        parameters: {
+            query?: {
+                /** @description Only this action, e.g. user.update */
+                action?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_policy_api_auth_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPolicy"];
+                };
+            };
+        };
+    };
+    put_policy_api_auth_policy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenPolicy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPolicy"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_fleet_api_fleet_get: {
         parameters: {
             query?: {
@@ -3127,7 +3430,7 @@ export interface operations {
                 environment?: string | null;
                 account?: string | null;
                 region?: string | null;
-                /** @description key or key=value */
+                /** @description key or key=value; the key must be on some resource */
                 tag?: string | null;
                 /** @description Text in name, id or instance type */
                 q?: string | null;
@@ -3208,12 +3511,44 @@ export interface operations {
         };
         responses: {
             /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdhocJobRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_adhoc_job_api_forecasts_adhoc_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id POST /api/forecasts/adhoc returned. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdhocForecastRead"];
+                    "application/json": components["schemas"]["AdhocJobRead"];
                 };
             };
             /** @description Validation Error */
@@ -3309,7 +3644,7 @@ export interface operations {
         parameters: {
             query: {
                 series_id: string;
-                stat?: string | null;
+                stat?: ("mean" | "p95" | "daily_cost") | null;
             };
             header?: never;
             path?: never;
@@ -3518,6 +3853,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 rec_id: number;
             };
             cookie?: never;
@@ -3549,6 +3885,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 rec_id: number;
             };
             cookie?: never;
@@ -3584,6 +3921,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 rec_id: number;
             };
             cookie?: never;
@@ -3619,6 +3957,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 rec_id: number;
             };
             cookie?: never;
@@ -3654,6 +3993,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 rec_id: number;
             };
             cookie?: never;
@@ -3723,6 +4063,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 resource_pk: number;
             };
             cookie?: never;
@@ -3752,7 +4093,7 @@ export interface operations {
     read_runway_api_runway_get: {
         parameters: {
             query?: {
-                /** @description Only groups of this dimension, e.g. environment, account, provider, tag:team */
+                /** @description Only groups of this dimension: environment, account, provider, region, kind, instance_type or tag:<name> */
                 group_by?: string | null;
                 metric?: string | null;
                 /** @description Only runways shorter than the procurement lead time */
@@ -3843,6 +4184,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 scenario_id: number;
             };
             cookie?: never;
@@ -3874,6 +4216,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 scenario_id: number;
             };
             cookie?: never;
@@ -3903,6 +4246,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 scenario_id: number;
             };
             cookie?: never;
@@ -4148,6 +4492,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id, 1 to 2147483647. */
                 token_id: number;
             };
             cookie?: never;
@@ -4192,6 +4537,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRunPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_users_api_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+        };
+    };
+    patch_user_api_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id, 1 to 2147483647. */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAdminRead"];
                 };
             };
             /** @description Validation Error */
