@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ from services.forecasting import adhoc_jobs, adhoc_tasks
 from services.metrics import open_metric_store
 from services.settings import get_settings
 from services.tasks import make_celery
+from testbed.servers import celery_worker
 from tests.integration.test_security.conftest import Api
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -115,3 +119,18 @@ def test_a_stored_upload_is_not_overwritten_silently(api: Api) -> None:
     taken = _post(api, role="editor", save="true", name="checkout")
     assert taken.status_code == 409 and "replace=true" in taken.json()["detail"]
     assert _post(api, role="editor", save="true", name="checkout", replace="true").status_code == 202
+
+
+def test_a_real_worker_answers_the_job(api: Api, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")}
+    env |= {"HEADROOM_DATA_DIR": str(api.settings.data_dir), "HEADROOM_DATABASE_URL": api.settings.database_url,
+            "HEADROOM_CONFIG_DIR": str(tmp_path / "no-config")}
+    job = _post(api, role="editor", save="true", name="load").json()
+    with celery_worker(env, tmp_path / "worker.log", "adhoc"):
+        deadline = time.monotonic() + 120
+        while (state := api.client.get(job["url"], headers=api.as_("editor")).json())["status"] in ("queued",
+                                                                                                     "running"):
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+            time.sleep(0.5)
+    assert state["status"] == "done", state
+    assert len(state["result"]["history"]) == 72 and state["result"]["stored_series_id"] == "upload:load/value"
