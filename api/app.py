@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.errors import install_error_handlers
+from api.errors import error_responses, install_error_handlers
 from api.gate import ApiGate
 from api.headers import install_security
 from api.routers import (
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(ApiGate, settings=settings)
     install_telemetry(app)
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", responses=error_responses())
     for module in (health, resources, series, adhoc, forecasts, training, recommendations, alerts, sources, tokens,
                    users):
         api.include_router(module.router)

@@ -15,6 +15,12 @@ PlainText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-
 Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
 
 
+class ErrorRead(BaseModel):
+    """Every error the API sends: one sentence that says what is wrong and what to do."""
+
+    detail: str = Field(..., description="What went wrong and how to fix it, e.g. which parameter or CSV line.")
+
+
 class HealthRead(BaseModel):
     status: Literal["ok"]
     version: str

@@ -104,12 +104,15 @@ def run_load(base: str, tokens: list[str], uploads: int, days: int) -> dict[str,
     began = time.monotonic()
     for s in senders:
         s.start()
+    busy, checked = True, 0.0
     with httpx.Client(base_url=base, timeout=30) as client:
-        while any(s.is_alive() for s in senders) or pending(client, answers):
+        while busy:
             t0 = time.perf_counter()
             assert client.get("/api/health").status_code == 200
             latencies.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.02)
+            if time.monotonic() - checked > 2:  # the jobs' owners poll as the dashboard does, within their rate limit
+                busy, checked = any(s.is_alive() for s in senders) or pending(client, answers), time.monotonic()
     return {
         "uploads": [{"kind": k, "status": s, "detail": d if s != 202 else ""} for k, s, d, _ in answers],
         "jobs_seconds": round(time.monotonic() - began, 1),
@@ -125,7 +128,7 @@ def pending(client: httpx.Client, answers: list[tuple[str, int, str, str]]) -> b
     for _, status, url, token in list(answers):
         if status == 202:
             job = client.get(url, headers={"Authorization": f"Bearer {token}"}).json()
-            if job["status"] in ("queued", "running"):
+            if job.get("status", "queued") in ("queued", "running"):
                 return True
     return False
 

@@ -25,6 +25,7 @@ ENV_PREFIX = "HEADROOM_"
 # ml_engine's forecasters (services.forecasting.forecasters registers exactly these) and the plug-ins' group
 BUILTIN_FORECASTERS = ("ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive")
 FORECASTER_GROUP = "headroom.forecasters"
+MAX_HORIZON_HOURS = 24 * 31  # of an ad-hoc forecast; the API schema documents it
 METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "influxdbs")
 
 
@@ -97,7 +98,9 @@ class AdhocSettings(BaseModel):
     max_upload_bytes: int = Field(
         5_000_000, ge=1_000, le=200_000_000, description="Largest CSV accepted; bigger uploads get HTTP 413."
     )
-    max_horizon_hours: int = Field(24 * 31, ge=1, le=24 * 366, description="Longest forecast asked of an upload.")
+    max_horizon_hours: int = Field(
+        MAX_HORIZON_HOURS, ge=1, le=MAX_HORIZON_HOURS, description="Longest forecast asked of an upload."
+    )
     jobs: AdhocJobSettings = AdhocJobSettings()
 
 

@@ -22,6 +22,7 @@ from services.forecasting.adhoc_jobs import (
 )
 from services.forecasting.adhoc_tasks import enqueue_job
 from services.forecasting.forecasters import FORECASTERS
+from services.settings import MAX_HORIZON_HOURS
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -43,7 +44,8 @@ def forecast_adhoc(
     store: MetricStoreDep,
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="CSV with the header `timestamp,value`; ISO 8601 or epoch seconds")],
-    horizon_hours: Annotated[int, Form(ge=1, le=24 * 366, description="At most adhoc.max_horizon_hours")] = 168,
+    horizon_hours: Annotated[int, Form(ge=1, le=MAX_HORIZON_HOURS, description="At most adhoc.max_horizon_hours")]
+    = 168,
     model: Annotated[str | None, Form(description="A forecaster name; default: the configured one")] = None,
     save: Annotated[bool, Form(description="Store the upload as series upload:<name>/value (editor)")] = False,
     name: Annotated[str | None, Form(pattern=NAME_PATTERN, description="Name to store it under")] = None,
