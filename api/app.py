@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import compile_path
 
 from api.errors import error_responses, install_error_handlers
 from api.gate import ApiGate
@@ -32,6 +34,20 @@ DESCRIPTION = (
     "Forecasts, capacity and cost for your cloud fleet. Authenticate with `Authorization: Bearer hdr_…` "
     "(create a token with `headroom token create`)."
 )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the API's schema lists for a concrete path (for 405 and Allow), none for an unknown path; a path
+    spelled out in the schema (/recommendations/refresh) wins over a template it also fits (/recommendations/{id})."""
+    table: list[tuple[str, re.Pattern[str], list[str]]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = [(template, compile_path(template)[0], sorted(m.upper() for m in methods))
+                 for template, methods in app.openapi()["paths"].items()]
+        app.state.method_table = table
+    literal = [methods for template, _, methods in table if template == path]
+    if literal:
+        return literal[0]
+    return sorted({m for _, pattern, methods in table if pattern.match(path) for m in methods})
 
 
 def _mount_dashboard(app: FastAPI, dist: Path) -> None:
@@ -72,8 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def _unknown(path: str) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": f"no API route /api/{path}: see /docs"})
+    def _unknown(request: Request, path: str) -> JSONResponse:
+        allowed = allowed_methods(app, f"/api/{path}")
+        if allowed and request.method not in allowed:
+            return JSONResponse(status_code=405, headers={"Allow": ", ".join(allowed)}, content={
+                "detail": f"{request.method} is not allowed on /api/{path}: use {', '.join(allowed)}"})
+        return JSONResponse(status_code=404, content={
+            "detail": f"no API route /api/{path}: see /docs (ids in paths are whole numbers)"})
 
     app.include_router(api)
     _mount_dashboard(app, settings.frontend_dist)

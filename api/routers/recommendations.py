@@ -123,7 +123,7 @@ def refresh(session: SessionDep, metrics: MetricStoreDep, settings: SettingsDep,
     return RefreshRead(**store.save_run(session, run).as_dict())
 
 
-@router.get("/recommendations/{rec_id}", response_model=RecommendationDetail)
+@router.get("/recommendations/{rec_id:int}", response_model=RecommendationDetail)
 def read_recommendation(rec_id: RowId, session: SessionDep, _: CurrentPrincipal) -> RecommendationDetail:
     try:
         row = store.get_recommendation(session, rec_id)
@@ -142,28 +142,28 @@ def _move(session: SessionDep, rec_id: int, to: store.Status, principal: Princip
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.post("/recommendations/{rec_id}/accept", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/accept", response_model=RecommendationRead)
 def accept(
     rec_id: RowId, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
 ) -> RecommendationRead:
     return _move(session, rec_id, "accepted", principal, body.note if body else "")
 
 
-@router.post("/recommendations/{rec_id}/implement", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/implement", response_model=RecommendationRead)
 def implement(
     rec_id: RowId, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
 ) -> RecommendationRead:
     return _move(session, rec_id, "implemented", principal, body.note if body else "")
 
 
-@router.post("/recommendations/{rec_id}/dismiss", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/dismiss", response_model=RecommendationRead)
 def dismiss(rec_id: RowId, body: DismissBody, session: SessionDep, principal: EditorPrincipal) -> RecommendationRead:
     if not body.reason.strip():
         raise HTTPException(422, "body field 'reason': say why the recommendation does not apply")
     return _move(session, rec_id, "dismissed", principal, body.reason)
 
 
-@router.post("/recommendations/{rec_id}/verify", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/verify", response_model=RecommendationRead)
 def verify_savings(
     rec_id: RowId, session: SessionDep, settings: SettingsDep, principal: EditorPrincipal
 ) -> RecommendationRead:

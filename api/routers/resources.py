@@ -53,7 +53,8 @@ def read_fleet(
     tag: Annotated[str | None, Query(max_length=200, pattern=r"^[^=]+(=.*)?$",
                                     description="key or key=value; the key must be on some resource")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in name, id or instance type")] = None,
-    sort: Annotated[str, Query(description=f"One of {', '.join(SORTS)}; prefix - for descending")] = "name",
+    sort: Annotated[str, Query(pattern=f"^-?({'|'.join(SORTS)})$",
+                               description=f"One of {', '.join(SORTS)}; prefix - for descending")] = "name",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> FleetPage:

@@ -2923,6 +2923,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -3008,6 +3017,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3110,6 +3128,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -3195,6 +3222,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3298,6 +3334,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -3383,6 +3428,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3477,6 +3531,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3579,6 +3642,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -3664,6 +3736,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3767,6 +3848,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -3852,6 +3942,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3957,6 +4056,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -4042,6 +4150,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4145,6 +4262,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -4231,6 +4357,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4336,6 +4471,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -4425,6 +4569,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4524,6 +4677,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -4613,6 +4775,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4725,6 +4896,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -4813,6 +4993,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4916,6 +5105,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5004,6 +5202,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5103,6 +5310,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5188,6 +5404,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5296,6 +5521,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5384,6 +5618,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5487,6 +5730,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5572,6 +5824,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5693,6 +5954,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5785,6 +6055,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -5870,6 +6149,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5972,6 +6260,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -6060,6 +6357,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6166,6 +6472,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -6258,6 +6573,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6364,6 +6688,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -6452,6 +6785,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6560,6 +6902,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -6648,6 +6999,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6754,6 +7114,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -6839,6 +7208,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6942,6 +7320,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7030,6 +7417,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7130,6 +7526,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7218,6 +7623,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7321,6 +7735,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7406,6 +7829,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7510,6 +7942,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7595,6 +8036,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7699,6 +8149,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7791,6 +8250,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -7876,6 +8344,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7979,6 +8456,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -8067,6 +8553,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8168,6 +8663,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorRead"];
                 };
             };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
             /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
             409: {
                 headers: {
@@ -8253,6 +8757,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8352,6 +8865,15 @@ export interface operations {
             };
             /** @description No such resource, series, job or route. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
