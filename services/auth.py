@@ -70,6 +70,15 @@ def max_token_ttl(session: Session) -> timedelta | None:
     return timedelta(days=policy.max_token_ttl_days) if policy and policy.max_token_ttl_days else None
 
 
+def token_lifetime(session: Session, *, requested_days: int | None, default_days: int) -> timedelta:
+    """The lifetime of a new token: the one asked for, else the default shortened to the admins' maximum."""
+    limit = max_token_ttl(session)
+    if requested_days is not None:
+        return timedelta(days=requested_days)  # create_token refuses it when over the maximum
+    default = timedelta(days=default_days)
+    return min(default, limit) if limit is not None else default
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
