@@ -45,17 +45,10 @@ DOCS_PAGE = """<!doctype html>
 DOCS_START = """window.ui = SwaggerUIBundle({url: %r, dom_id: "#swagger-ui", deepLinking: true});"""
 
 
-class SecurityHeadersMiddleware:
-    """Pure ASGI: adds the headers to every response that does not set them itself."""
+def with_security_headers(app: ASGIApp) -> ASGIApp:
+    """Pure ASGI middleware: the headers on every HTTP response that does not set them itself."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
@@ -63,12 +56,14 @@ class SecurityHeadersMiddleware:
                                       *((n, v) for n, v in SECURITY_HEADERS if n not in present)]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+    return guarded
 
 
 def install_security(app: FastAPI, *, openapi_url: str) -> None:
     """The headers middleware and a /docs page whose every script is a local file."""
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(with_security_headers)
     app.mount("/docs/assets", StaticFiles(directory=_swagger_assets()), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
