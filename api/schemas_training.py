@@ -8,6 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ForecasterRead(BaseModel):
+    name: str = Field(description="The value of forecasting.model, or of `model` in an ad-hoc forecast")
+    label: str
+    plugin: bool = Field(description="True when an installed plug-in package provides it")
+
+
 class EnsembleMember(BaseModel):
     name: str
     weight: float = Field(description="Share of the ensemble's forecast (0: kept out, backtest error too high)")

@@ -71,12 +71,14 @@ def list_command(
     output: OutputOpt = Output.table,
 ) -> None:
     """Stored recommendations, largest saving first."""
-    from services.recommend.registry import recommender_kinds
+    from services.plugins import PluginError
+    from services.recommend.registry import check_kinds
     from services.recommend.store import list_recommendations, recommendation_view
 
-    unknown = sorted(set(kind or ()) - set(known := recommender_kinds()))
-    if unknown:
-        raise fail(f"--kind: unknown kind {unknown[0]!r}; use one of {', '.join(known)}")
+    try:
+        check_kinds(kind or ())
+    except PluginError as exc:
+        raise fail(f"--kind: {exc}") from None
     with db_session() as session:
         try:
             rows, total = list_recommendations(

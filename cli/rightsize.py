@@ -18,6 +18,8 @@ from services.benchmarks.rightsize_eval import (
     unit_prices,
     write_recommendations,
 )
+from services.benchmarks.rightsize_frontier import frontier, frontier_markdown, frontier_png, frontier_targets
+from services.recommend.risk_sizing import RiskSizingError, RiskTarget
 
 err = Console(stderr=True)
 
@@ -33,7 +35,10 @@ def rightsize_eval_command(
         ),
     ],
     save_recommendations: Annotated[
-        Path | None, typer.Option("--save-recommendations", help="Also write resource,cpu_cores,mem_gib")
+        Path | None,
+        typer.Option(
+            "--save-recommendations", help="Also write resource,cpu_cores,mem_gib at the stated risk (--risk)"
+        ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Where rightsize_<dataset>.md and .csv go")] = Path(
         "bench/results"
@@ -41,12 +46,29 @@ def rightsize_eval_command(
     catalog: Annotated[
         Path | None, typer.Option("--catalog", help="Instance catalog CSV for the unit prices; default the built-in")
     ] = None,
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk",
+            help="The risk to size for: a CPU share (0.005 = the default point; memory scaled alike) or "
+            "cpu=0.005,mem=0.001,mem_any=0.05",
+        ),
+    ] = None,
+    draw_frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier/--no-frontier",
+            help="Also run our sizer at several stated risks: the savings-risk table and "
+            "rightsize_<dataset>_frontier.png",
+        ),
+    ] = True,
 ) -> None:
     """Score Headroom's right-sizer and three baselines: capacity given back and violations that follow."""
     try:
         prices = unit_prices(Catalog.load(catalog))
+        target = RiskTarget.parse(risk) if risk else RiskTarget()
         traces, skipped = load_traces(directory)
-    except (RightsizeEvalError, CollectorError) as exc:
+    except (RightsizeEvalError, CollectorError, RiskSizingError) as exc:
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for name, reason in skipped.items():
@@ -61,17 +83,32 @@ def rightsize_eval_command(
                 soft_wrap=True,
             )
     name = directory.resolve().name
-    result = evaluate(traces, name=name, prices=prices)
+    result = evaluate(traces, name=name, prices=prices, target=target)
     markdown = report_markdown(result, traces, skipped, prices)
-    typer.echo(markdown)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / f"rightsize_{name}.md", out_dir / f"rightsize_{name}.csv"]
     written[0].write_text(markdown, encoding="utf-8")
     result.scores.to_csv(written[1], index=False, float_format="%.6g")
-    if save_recommendations is not None:
+    if save_recommendations is not None:  # first: the frontier below takes minutes on a large fleet
         rows = write_recommendations(result, save_recommendations)
         written.append(save_recommendations)
         err.print(f"{rows} recommendations", highlight=False)
+    if draw_frontier and not result.scores.empty:
+        targets = frontier_targets()
+        targets += [] if target in targets else [target]
+        points = frontier(traces, name=name, prices=prices, targets=targets, baseline=result)
+        points.to_csv(out_dir / f"rightsize_{name}_frontier.csv", index=False, float_format="%.6g")
+        markdown += "\n" + frontier_markdown(points, name=name)
+        written.append(out_dir / f"rightsize_{name}_frontier.csv")
+        try:
+            png = frontier_png(points, out_dir / f"rightsize_{name}_frontier.png", name=name)
+        except ImportError as exc:
+            err.print(f"[yellow]no PNG[/yellow]: {exc}; install matplotlib (pip install -e .)", highlight=False)
+        else:
+            markdown += f"\n![savings against risk]({png.name})\n"
+            written.append(png)
+        written[0].write_text(markdown, encoding="utf-8")
+    typer.echo(markdown)
     err.print("wrote " + ", ".join(map(str, written)), highlight=False, soft_wrap=True)
     if result.scores.empty:
         raise typer.Exit(2)

@@ -31,11 +31,12 @@ from api.schemas_recommend import (
 from collector.catalog import Catalog
 from services.auth import Principal
 from services.db.models import RecommendationRow, ScenarioRow
+from services.plugins import PluginError
 from services.recommend import scenario_store, store
 from services.recommend.config import GROUP_FIELDS
 from services.recommend.engine import run_fleet
 from services.recommend.outcomes import VerificationError, summary, verify
-from services.recommend.registry import RECOMMENDERS, recommender_kinds
+from services.recommend.registry import RECOMMENDERS, check_kinds
 from services.recommend.store import LifecycleError, NotFoundError
 
 GROUP_PATTERN = f"^({'|'.join(GROUP_FIELDS)}|tag:.+)$"
@@ -78,10 +79,10 @@ def read_recommendations(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RecommendationPage:
-    kinds = recommender_kinds()
-    unknown = sorted(set(kind or ()) - set(kinds))
-    if unknown:
-        raise HTTPException(422, f"query parameter 'kind': unknown kind {unknown[0]!r}; use one of {', '.join(kinds)}")
+    try:
+        check_kinds(kind or ())
+    except PluginError as exc:
+        raise HTTPException(422, f"query parameter 'kind': {exc}") from None
     try:
         rows, total = store.list_recommendations(
             session,

@@ -14,6 +14,7 @@ from api.schemas_training import (
     AnomalyPage,
     AnomalyRead,
     EnsembleMember,
+    ForecasterRead,
     ModelRollback,
     ModelVersionPage,
     ModelVersionRead,
@@ -23,11 +24,18 @@ from api.schemas_training import (
 from services.db.models import ModelVersionRow
 from services.forecasting.accuracy import accuracy_by_model, accuracy_by_series
 from services.forecasting.anomalies import list_anomalies
+from services.forecasting.forecasters import forecaster_choices
 from services.forecasting.registry import RegistryError, ensemble_members, list_versions, open_artifact_store, rollback
 from services.forecasting.training_runs import list_runs
 
 router = APIRouter(tags=["training"])
 SeriesQuery = Annotated[str, Query(min_length=1, max_length=400)]
+
+
+@router.get("/forecasters", response_model=list[ForecasterRead])
+def read_forecasters(_: CurrentPrincipal) -> list[ForecasterRead]:
+    """Every forecaster this deployment can fit: ml_engine's models and those of installed plug-in packages."""
+    return [ForecasterRead(name=n, label=label, plugin=plugin) for n, label, plugin in forecaster_choices()]
 
 
 def _version(row: ModelVersionRow) -> ModelVersionRead:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from usage_csv import usage_frame
 
 DEFAULT_SOURCE = (
     Path(__file__).resolve().parents[3]
@@ -39,13 +39,13 @@ def prepare(source: Path, out_dir: Path) -> Path:
     """Write out_dir/alibaba2018_machine.csv and a NOTICE."""
     usage = pd.read_csv(source)
     stamps = pd.date_range(START, periods=len(usage), freq=pd.Timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    frame = pd.DataFrame({
-        "timestamp": stamps,
-        "cpu_used_cores": np.round(usage["cpu_util_percent"] * CORES / 100.0, 4),
-        "cpu_provisioned_cores": CORES,
-        "mem_used_gib": np.round(usage["mem_util_percent"] * MEMORY_GIB / 100.0, 4),
-        "mem_provisioned_gib": MEMORY_GIB,
-    })  # fmt: skip
+    frame = usage_frame(
+        stamps,
+        cpu_used=usage["cpu_util_percent"].to_numpy() * CORES / 100.0,
+        cpu_provisioned=CORES,
+        mem_used=usage["mem_util_percent"].to_numpy() * MEMORY_GIB / 100.0,
+        mem_provisioned=MEMORY_GIB,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "alibaba2018_machine.csv"
     frame.to_csv(path, index=False)

@@ -12,8 +12,8 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from usage_csv import save, usage_frame
 
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
@@ -32,16 +32,14 @@ def prepare(out_dir: Path, *, days: int = 28, resources: int = 40) -> list[Path]
     for machine in demo.fleet:
         metrics = demo.generate(machine, t)
         vcpus, memory = machine.entry.vcpus, machine.entry.memory_gib
-        frame = pd.DataFrame({
-            "timestamp": stamps,
-            "cpu_used_cores": np.round(metrics["cpu_utilization"] * vcpus / 100.0, 4),
-            "cpu_provisioned_cores": vcpus,
-            "mem_used_gib": np.round(metrics["memory_utilization"] * memory / 100.0, 4),
-            "mem_provisioned_gib": memory,
-        })  # fmt: skip
-        path = out_dir / f"{machine.name}.csv"
-        frame.to_csv(path, index=False)
-        written.append(path)
+        frame = usage_frame(
+            stamps,
+            cpu_used=metrics["cpu_utilization"] * vcpus / 100.0,
+            cpu_provisioned=vcpus,
+            mem_used=metrics["memory_utilization"] * memory / 100.0,
+            mem_provisioned=memory,
+        )
+        written.append(save(frame, out_dir / f"{machine.name}.csv"))
     return written
 
 

@@ -23,6 +23,15 @@ def _check(obj: object) -> ForecasterFactory:
     return obj  # type: ignore[return-value]
 
 
+LABELS = {  # what the dashboard shows for ml_engine's models; a plug-in is shown by its name
+    "ensemble": "Ensemble (backtest-weighted)",
+    "seasonal_naive": "Seasonal naive (fast)",
+    "auto_ets": "AutoETS",
+    "auto_arima": "AutoARIMA (slow)",
+    "mstl": "MSTL",
+    "theta": "Theta",
+    "prophet": "Prophet",
+}
 FORECASTERS: Registry[ForecasterFactory] = Registry(FORECASTER_GROUP, "forecaster", _check)
 for _name in BUILTIN_FORECASTERS:  # services.settings validates names against this list without importing ml_engine
     FORECASTERS.register(_name, ml_engine.FORECASTERS[_name])
@@ -34,3 +43,8 @@ def build_forecaster(name: str, season_length: int, global_nn: GlobalNN | None =
     if name in ml_engine.FORECASTERS:
         return make_forecaster(name, season_length, global_nn=global_nn)
     return WithFallback(FORECASTERS.get(name)(season_length))
+
+
+def forecaster_choices() -> list[tuple[str, str, bool]]:
+    """(name, label, is a plug-in) of every registered forecaster, for the API and the dashboard."""
+    return [(name, LABELS.get(name, name), name not in BUILTIN_FORECASTERS) for name, _ in FORECASTERS]

@@ -8,6 +8,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Finding, Recommendation, Skipped
+from services.recommend.risk_sizing import FleetMargins, size_usage_for_risk
+from services.recommend.risk_target import RiskSettings
 from services.recommend.usage import Requirement, percentile_of, required_capacity
 from services.recommend.window import as_utc_series, step_seconds_of
 
@@ -124,7 +126,7 @@ def size_capacity(
     return CapacitySizing(cpu=cpu, memory=memory, coverage_hours=hours)
 
 
-class ContainerSettings(CapacitySettings):
+class ContainerSettings(CapacitySettings, RiskSettings):
     """Container requests from CapacitySettings; limits from a ratio to the request or from the observed peak."""
 
     limit_mode: str = Field("ratio", pattern="^(ratio|peak)$", description="'ratio': request x ratio; 'peak'.")
@@ -158,8 +160,14 @@ def rightsize_container(
     settings: ContainerSettings | None = None,
     cpu_forecast_peak: float | None = None,
     mem_forecast_peak: float | None = None,
+    margins: FleetMargins | None = None,
 ) -> Recommendation | Skipped:
-    """Requests and limits for CPU and memory, leaving alone any resource an HPA scales on (VPA's rule)."""
+    """Requests and limits for CPU and memory, leaving alone any resource an HPA scales on (VPA's rule).
+
+    With `margins` learnt on the fleet (risk_sizing.calibrate) and enough of them to back the stated risk, the
+    requests are the smallest meeting that risk over the horizon, and the reasons say the risk expected at
+    them and at the next smaller size; otherwise the decaying-histogram sizing below applies.
+    """
     s = settings or ContainerSettings()
     rid = facts.resource_id
     scaled = {m.lower() for m in facts.hpa_metrics} & {"cpu", "memory"}
@@ -180,8 +188,15 @@ def rightsize_container(
     )
     if isinstance(sizing, str):
         return Skipped(rid, "container_rightsize", sizing)
-    cpu_req = facts.cpu_request if "cpu" in scaled else round(sizing.cpu_cores, 3)
-    mem_req = facts.memory_request if "memory" in scaled else round(sizing.mem_gib, 3)
+    risk = size_usage_for_risk(
+        cpu_cores,
+        mem_gib,
+        provisioned=(facts.cpu_request, facts.memory_request),
+        margins=margins,
+        horizon_days=s.horizon_hours / 24.0,
+    )
+    cpu_req = facts.cpu_request if "cpu" in scaled else round(risk.cpu_cores if risk else sizing.cpu_cores, 3)
+    mem_req = facts.memory_request if "memory" in scaled else round(risk.mem_gib if risk else sizing.mem_gib, 3)
     peak_cpu = float(as_utc_series(cpu_cores).max()) * (1.0 + s.cpu_headroom)
     peak_mem = float(as_utc_series(mem_gib).max()) * (1.0 + s.memory_headroom)
     if s.limit_mode == "peak":
@@ -194,6 +209,14 @@ def rightsize_container(
         _sentence("CPU", sizing.cpu, "cores", s.cpu_stat, s),
         _sentence("memory", sizing.memory, "GiB", s.memory_stat, s),
     ]
+    if risk is not None and margins is not None:
+        reasons = [
+            f"sized for the stated risk ({margins.target.describe()}); {margins.describe()}",
+            f"expected at the proposed {risk.proposed.words()}",
+            f"expected at the next smaller size, {risk.smaller.words()}",
+        ]
+        if risk.one_offs:
+            reasons.append(f"{risk.one_offs} past memory peak(s) did not recur and do not set the size")
     for resource in sorted(scaled):
         reasons.append(f"{resource} request kept at its current value: {hpa} scales this workload on {resource}")
     current_cost = facts.cpu_request * s.vcpu_hour + facts.memory_request * s.gib_hour

@@ -19,6 +19,7 @@ from services.recommend.commitments import commitment_discounts, recommend_commi
 from services.recommend.config import RecommendSettings
 from services.recommend.containers import ContainerFacts, rightsize_container
 from services.recommend.dedupe import adjusted_hourly_spend, deduplicate
+from services.recommend.fleet_margins import PercentUsage, learn_margins
 from services.recommend.idle import idle_machine, unattached_resources
 from services.recommend.inputs import (
     FleetResource,
@@ -30,10 +31,12 @@ from services.recommend.inputs import (
 )
 from services.recommend.registry import ResourceContext, plugin_outcomes
 from services.recommend.rightsize import VMFacts, rightsize_instance
+from services.recommend.risk_sizing import FleetMargins
 from services.recommend.runway import budget_runway, capacity_runway, group_runway
 from services.recommend.schedule import offhours_schedule
 
 MACHINE_KINDS = ("vm", "database")
+_Margins = dict[str, FleetMargins | None]  # "machine" and "container" -> their fleet's margins
 Outcome = Recommendation | Skipped
 
 
@@ -81,9 +84,11 @@ def run_fleet(
     outcomes: list[Outcome] = []
     usages: dict[str, _Usage] = {}
     for item in fleet:
-        usage = _read(session, store, item, settings, now)
-        usages[item.key] = usage
-        outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now))
+        usages[item.key] = _read(session, store, item, settings, now)
+    margins = _margins(fleet, usages, catalog, settings)
+    for item in fleet:
+        usage = usages[item.key]
+        outcomes.extend(_per_resource(item, usage, catalog, settings, ratios, now, margins))
         if item.resource.kind in (*MACHINE_KINDS, "container"):
             context = ResourceContext(item.resource, usage.cpu, usage.memory, usage.forecasts, catalog, now, None)
             outcomes.extend(plugin_outcomes(context, settings.plugins))
@@ -146,12 +151,47 @@ def _read(session: Session, store: MetricStore, item: FleetResource, s: Recommen
     return usage
 
 
+def _margins(fleet: list[FleetResource], usages: dict[str, _Usage], catalog: Catalog, s: RecommendSettings) -> _Margins:
+    """Each kind's margins for its stated risk, learnt on that kind's usage across the fleet."""
+
+    def percent_usage(kinds: tuple[str, ...]) -> Iterable[PercentUsage]:
+        for item in fleet:
+            r, usage = item.resource, usages[item.key]
+            entry = catalog.find(r.provider, r.instance_type, r.region) if r.kind != "container" else None
+            vcpus, gib = (
+                r.vcpus or (entry.vcpus if entry else None),
+                r.memory_gib or (entry.memory_gib if entry else None),
+            )
+            if r.kind in kinds and usage.cpu is not None and usage.memory is not None and vcpus and gib:
+                yield usage.cpu, usage.memory, float(vcpus), float(gib)
+
+    container, vm = s.container, s.vm
+    return {
+        "container": learn_margins(
+            percent_usage(("container",)),
+            settings=container,
+            lookback_days=max(s.vm.lookback_days, s.idle.lookback_days, s.schedule.lookback_days),
+            horizon_hours=container.horizon_hours,
+        ),
+        "machine": learn_margins(
+            percent_usage(MACHINE_KINDS), settings=vm, lookback_days=vm.lookback_days, horizon_hours=vm.lead_time_hours
+        ),
+    }
+
+
 def _per_resource(
-    item: FleetResource, usage: _Usage, catalog: Catalog, s: RecommendSettings, ratios: dict[str, float], now: datetime
+    item: FleetResource,
+    usage: _Usage,
+    catalog: Catalog,
+    s: RecommendSettings,
+    ratios: dict[str, float],
+    now: datetime,
+    margins: _Margins | None = None,
 ) -> Iterable[Outcome]:
     r = item.resource
+    margins = margins or {}
     if r.kind == "container":
-        yield from _container(item, usage, s, now)
+        yield from _container(item, usage, s, now, margins.get("container"))
         return
     if r.kind not in MACHINE_KINDS:
         return
@@ -164,7 +204,7 @@ def _per_resource(
         resource=r, cpu=usage.cpu, network_bytes=usage.network, settings=s.idle, effective_hourly=effective, end=now
     )
     yield offhours_schedule(resource=r, cpu=usage.cpu, settings=s.schedule, effective_hourly=effective, end=now)
-    yield _vm(r, usage, catalog, s, effective, now)
+    yield _vm(r, usage, catalog, s, effective, now, margins.get("machine"))
     for metric in sorted(s.runway.thresholds):  # any metric with a threshold: utilisation, a quota...
         history = usage.hourly.get(metric)
         if history is None:
@@ -180,7 +220,13 @@ def _per_resource(
 
 
 def _vm(
-    r: Resource, usage: _Usage, catalog: Catalog, s: RecommendSettings, effective: float | None, now: datetime
+    r: Resource,
+    usage: _Usage,
+    catalog: Catalog,
+    s: RecommendSettings,
+    effective: float | None,
+    now: datetime,
+    margins: FleetMargins | None,
 ) -> Outcome:
     entry = catalog.find(r.provider, r.instance_type, r.region)
     vcpus = r.vcpus or (entry.vcpus if entry else None)
@@ -205,10 +251,13 @@ def _vm(
         memory_forecast_peak_percent=forecast_peak(
             usage.forecasts.get(("memory_utilization", "p95")), now=now, hours=lead
         ),
+        margins=margins,
     )
 
 
-def _container(item: FleetResource, usage: _Usage, s: RecommendSettings, now: datetime) -> Iterable[Outcome]:
+def _container(
+    item: FleetResource, usage: _Usage, s: RecommendSettings, now: datetime, margins: FleetMargins | None
+) -> Iterable[Outcome]:
     """Container usage is percent of its request; HPA facts come from the tags hpa and hpa_metrics."""
     r = item.resource
     if usage.cpu is None or usage.memory is None or not r.vcpus or not r.memory_gib:
@@ -238,6 +287,7 @@ def _container(item: FleetResource, usage: _Usage, s: RecommendSettings, now: da
         settings=s.container,
         cpu_forecast_peak=None if cpu_peak is None else cpu_peak * r.vcpus / 100.0,
         mem_forecast_peak=None if mem_peak is None else mem_peak * r.memory_gib / 100.0,
+        margins=margins,
     )
 
 
@@ -310,8 +360,9 @@ def _budget_runways(run: FleetRun, session: Session, s: RecommendSettings, now: 
     first = date(now.year, now.month, 1)
     for scope, budget in sorted(s.budgets.items()):
         provider = None if scope == "total" else scope
-        costs = cost_by_day(session, columns=("billed",), start=first, end=now.date() + timedelta(days=1),
-                            provider=provider)
+        costs = cost_by_day(
+            session, columns=("billed",), start=first, end=now.date() + timedelta(days=1), provider=provider
+        )
         key = f"budget:{scope}"
         series_id = "cost:total" if provider is None else f"cost:provider:{provider}"
         if costs.empty:

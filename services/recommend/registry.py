@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from collector.catalog import Catalog
 from collector.records import Resource
 from ml_engine.base import Forecast
-from services.plugins import Registry
+from services.plugins import PluginError, Registry
 from services.recommend.base import Recommendation, Skipped
 from services.recommend.commitments import CommitmentSettings, SpotSettings
 from services.recommend.containers import ContainerSettings
@@ -87,6 +87,14 @@ _builtin("runway", "Runway", "When a resource, a group or a budget runs out.", R
 
 def recommender_kinds() -> list[str]:
     return RECOMMENDERS.names()
+
+
+def check_kinds(kinds: Iterable[str]) -> None:
+    """PluginError naming the first unknown kind and the known ones, for a filter given by a person."""
+    known = recommender_kinds()
+    unknown = sorted(set(kinds) - set(known))
+    if unknown:
+        raise PluginError(f"unknown kind {unknown[0]!r}; use one of {', '.join(known)}")
 
 
 def plugin_outcomes(context: ResourceContext, plugin_settings: dict[str, dict[str, Any]]) -> list[Outcome]:

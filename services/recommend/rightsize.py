@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from collector.catalog import Catalog, CatalogEntry
 from services.recommend.base import HOURS_PER_MONTH, Evidence, Finding, Recommendation, Skipped
 from services.recommend.containers import not_enough_data
+from services.recommend.risk_sizing import FleetMargins, RiskSizing, size_usage_for_risk
+from services.recommend.risk_target import RiskSettings
 from services.recommend.usage import Requirement, percentile_of, required_capacity
 from services.recommend.window import lookback
 
@@ -18,7 +20,7 @@ RISK_BANDS = (60.0, 75.0, 85.0, 95.0)  # projected utilisation (%) at which risk
 BURSTY_CV = 0.5  # CPU usage whose standard deviation exceeds half its mean adds one step of risk
 
 
-class VMRightsizeSettings(BaseModel):
+class VMRightsizeSettings(RiskSettings):
     """How a machine is sized: percentiles, headroom, data needed and the lead time a change takes."""
 
     cpu_percentile: str = Field("p95", pattern="^p(95|99)$", description="CPU percentile sized for: p95 or p99.")
@@ -63,12 +65,16 @@ def rightsize_instance(
     settings: VMRightsizeSettings | None = None,
     cpu_forecast_peak_percent: float | None = None,
     memory_forecast_peak_percent: float | None = None,
+    margins: FleetMargins | None = None,
 ) -> Recommendation | Skipped:
     """The cheapest instance in the same provider and region that fits, same family first, with the reasons.
 
     Usage is utilisation in percent of the current size. Required cores = max(CPU percentile, forecast peak)
     x vCPUs x (1 + headroom); memory likewise from its maximum. Without a forecast peak the trend of the daily
-    values is projected over the lead time (services.recommend.usage.trend_peak).
+    values is projected over the lead time (services.recommend.usage.trend_peak). With `margins` learnt on the
+    fleet that back the stated risk, the required cores and GiB are the smallest meeting that risk over the lead
+    time instead (still at least a stored forecast's peak), and the reasons give the risk expected at the chosen
+    type and at the next smaller one of its family.
     """
     s = settings or VMRightsizeSettings()
     rid = facts.resource_id
@@ -100,6 +106,15 @@ def rightsize_instance(
         horizon_hours=s.lead_time_hours,
         forecast_peak=scaled(memory_forecast_peak_percent, facts.memory_gib),
     )
+    risk = size_usage_for_risk(
+        cpu_cores,
+        mem_gib,
+        provisioned=(facts.vcpus, facts.memory_gib),
+        margins=margins,
+        horizon_days=s.lead_time_hours / 24.0,
+    )
+    if risk is not None:
+        cpu, mem = _for_risk(cpu, risk.cpu_cores), _for_risk(mem, risk.mem_gib)
     fits = [
         e
         for e in catalog.select(facts.provider, facts.region)
@@ -128,7 +143,42 @@ def rightsize_instance(
     else:
         finding, chosen = "optimized", current or chosen
     alternative = best_other if best_other is not None and best_other is not chosen else None
-    return _recommendation(facts, s, hours, cpu, mem, cpu_cores, chosen, finding, alternative)
+    rec = _recommendation(facts, s, hours, cpu, mem, cpu_cores, chosen, finding, alternative)
+    if risk is None:
+        return rec
+    smaller = _cheapest_below(catalog, facts, chosen)
+    return replace(rec, evidence=replace(rec.evidence, reasons=_risk_reasons(risk, chosen, smaller)))
+
+
+def _for_risk(req: Requirement, size: float) -> Requirement:
+    """The requirement sized for the stated risk; a stored forecast's peak still has to fit."""
+    required = max(size, req.forecast_peak or 0.0) if req.forecast_source == "stored" else size
+    return replace(req, required=required, headroom=required / req.basis - 1.0 if req.basis > 0 else 0.0)
+
+
+def _cheapest_below(catalog: Catalog, facts: VMFacts, chosen: CatalogEntry) -> CatalogEntry | None:
+    """The next smaller type: the dearest of the chosen type's family that costs less than it."""
+    cheaper = [
+        e
+        for e in catalog.select(facts.provider, facts.region)
+        if e.family == chosen.family and e.hourly_price < chosen.hourly_price - 1e-12
+    ]
+    return max(cheaper, key=lambda e: (e.hourly_price, e.vcpus, e.memory_gib), default=None)
+
+
+def _risk_reasons(risk: RiskSizing, chosen: CatalogEntry, smaller: CatalogEntry | None) -> list[str]:
+    m = risk.margins
+    reasons = [
+        f"sized for the stated risk ({m.target.describe()}): {risk.cpu_cores:.2f} vCPU and {risk.mem_gib:.2f} GiB "
+        f"are needed; {m.describe()}",
+        f"expected at {chosen.instance_type}, {risk.risk_at(chosen.vcpus, chosen.memory_gib).words()}",
+    ]
+    if smaller is not None:
+        at = risk.risk_at(smaller.vcpus, smaller.memory_gib)
+        reasons.append(f"expected at the next smaller type {smaller.instance_type}, {at.words()}")
+    if risk.one_offs:
+        reasons.append(f"{risk.one_offs} past memory peak(s) did not recur and do not set the size")
+    return reasons
 
 
 def _cheapest(entries: list[CatalogEntry]) -> CatalogEntry | None:

@@ -109,6 +109,17 @@ def worker_runs(c: TestClient, accepted: Any, headers: dict[str, str]) -> dict[s
     result: dict[str, Any] = done["result"]
     return result
 
+def test_forecaster_choices_come_from_the_registry(client: Client) -> None:
+    c, headers, _ = client
+    r = c.get("/api/forecasters", headers=headers["viewer"])
+    assert r.status_code == 200, r.text
+    names = [f["name"] for f in r.json()]
+    assert names == ["ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive"]
+    assert r.json()[-1] == {"name": "seasonal_naive", "label": "Seasonal naive (fast)", "plugin": False}
+    unknown = c.post("/api/forecasts/adhoc", files={"file": ("load.csv", _csv(), "text/csv")},
+                     data={"model": "oracle"}, headers=headers["viewer"])
+    assert unknown.status_code == 422 and "choose one of ensemble, auto_ets" in unknown.json()["detail"]
+
 
 def test_adhoc_forecast_has_intervals_and_a_backtest(client: Client) -> None:
     c, headers, _ = client

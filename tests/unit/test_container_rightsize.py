@@ -72,3 +72,29 @@ def test_too_little_history_is_skipped() -> None:
         facts=ContainerFacts("ns/x", 1.0, 1.0), cpu_cores=hourly([0.5] * 10), mem_gib=hourly([1.0] * 10)
     )
     assert isinstance(out, Skipped) and "10.0 hours" in out.reason and "30 hours" in out.reason
+
+
+def test_fleet_margins_size_requests_for_the_stated_risk_and_say_the_risk_of_the_next_smaller_size() -> None:
+    from services.recommend.risk_sizing import UsageWindow, calibrate, size_for_risk
+
+    rng = np.random.default_rng(4)
+    days = 14 * 24
+    fleet = [
+        (hourly(list(0.5 * np.exp(0.3 * rng.standard_normal(days)))), hourly(list(1.0 + 0.02 * rng.random(days))))
+        for _ in range(60)  # enough containers to back a 1 in 20 statement
+    ]
+    frames = [
+        pd.DataFrame({"cpu_used_cores": c, "mem_used_gib": m, "cpu_provisioned_cores": 2.0, "mem_provisioned_gib": 4.0})
+        for c, m in fleet
+    ]
+    settings = ContainerSettings()
+    margins = calibrate([UsageWindow.from_frame(f) for f in frames], target=settings.risk_target(), horizon_days=14)
+    assert margins.backed
+    facts = ContainerFacts("ns/web", cpu_request=2.0, memory_request=4.0)
+    rec = rightsize_container(facts=facts, cpu_cores=fleet[0][0], mem_gib=fleet[0][1], margins=margins)
+    assert isinstance(rec, Recommendation)
+    expected = size_for_risk(UsageWindow.from_frame(frames[0]), margins, horizon_days=14)
+    assert rec.proposed["cpu_request"] == pytest.approx(expected.cpu_cores, abs=1e-3)
+    assert rec.proposed["memory_request"] == pytest.approx(expected.mem_gib, abs=1e-3)
+    reasons = " ".join(rec.evidence.reasons)
+    assert "sized for the stated risk" in reasons and "next smaller size" in reasons and "% of samples" in reasons

@@ -138,3 +138,25 @@ def test_performance_risk_bands_and_burstiness() -> None:
     assert [performance_risk(p, steady) for p in (10, 60, 80, 90, 99)] == [0, 1, 2, 3, 4]
     bursty = pd.Series([0.1] * 9 + [10.0])
     assert performance_risk(10, bursty) == 1 and performance_risk(99, bursty) == 4
+
+
+def test_fleet_margins_size_a_vm_for_the_stated_risk_and_give_the_next_smaller_types_risk(catalog: Catalog) -> None:
+    from services.recommend.fleet_margins import learn_margins
+
+    rng = np.random.default_rng(2)
+    hours = 14 * 24
+    fleet = [  # percent of an m5.4xlarge: about 4 busy cores and 20 GiB
+        (hourly(25 * np.exp(0.2 * rng.standard_normal(hours))), hourly(30 + 0.5 * rng.random(hours)), 16.0, 64.0)
+        for _ in range(60)
+    ]
+    settings = VMRightsizeSettings()
+    margins = learn_margins(fleet, settings=settings, lookback_days=14, horizon_hours=settings.lead_time_hours)
+    assert margins is not None and margins.backed
+    rec = rightsize_instance(
+        facts=FACTS, cpu_percent=fleet[0][0], memory_percent=fleet[0][1], catalog=catalog, margins=margins
+    )
+    assert isinstance(rec, Recommendation) and rec.finding == "over_provisioned"
+    assert rec.proposed["instance_type"] == "m5.2xlarge"  # 8 vCPU / 32 GiB: the 4 vCPU types are too small
+    reasons = " ".join(rec.evidence.reasons)
+    assert "sized for the stated risk" in reasons and "expected at m5.2xlarge" in reasons
+    assert "expected at the next smaller type m5.xlarge" in reasons and "% of samples" in reasons

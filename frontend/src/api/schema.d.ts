@@ -288,6 +288,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forecasters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Forecasters
+         * @description Every forecaster this deployment can fit: ml_engine's models and those of installed plug-in packages.
+         */
+        get: operations["read_forecasters_api_forecasters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/forecasts": {
         parameters: {
             query?: never;
@@ -1626,6 +1646,21 @@ export interface components {
             reason: string;
             /** Series Id */
             series_id?: string | null;
+        };
+        /** ForecasterRead */
+        ForecasterRead: {
+            /** Label */
+            label: string;
+            /**
+             * Name
+             * @description The value of forecasting.model, or of `model` in an ad-hoc forecast
+             */
+            name: string;
+            /**
+             * Plugin
+             * @description True when an installed plug-in package provides it
+             */
+            plugin: boolean;
         };
         /** GrowthIn */
         GrowthIn: {
@@ -4858,6 +4893,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FleetPage"];
+                };
+            };
+            /** @description The body cannot be parsed (not JSON, or not multipart form data). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description No bearer token, or an unknown, expired, revoked or disabled one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The token's role is too low for this request. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description No such resource, series, job or route. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The method is not allowed on this path; the Allow header lists those that are. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The request conflicts with what is stored (a taken name, an invalid status change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description The request body is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description A parameter, field or CSV line is invalid; the message names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+            /** @description Too many requests (see Retry-After) or too many ad-hoc jobs at once. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorRead"];
+                };
+            };
+        };
+    };
+    read_forecasters_api_forecasters_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecasterRead"][];
                 };
             };
             /** @description The body cannot be parsed (not JSON, or not multipart form data). */

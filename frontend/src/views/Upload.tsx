@@ -1,5 +1,5 @@
 // Bring your own data: upload a `timestamp,value` CSV, get a forecast with 80/95% intervals and its backtest score.
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { ApiError, api, detailOf, unwrap, type AdhocForecast, type AdhocJob, type Forecast, type Metrics } from "../api/client";
 import { allows, type Role } from "../App";
@@ -7,13 +7,6 @@ import { ErrorNotice } from "../components/StateViews";
 import { UsageChart } from "../components/UsageChart";
 import { fmtNumber, fmtPercent } from "../format";
 
-const MODELS = [
-  ["", "Configured default"],
-  ["seasonal_naive", "Seasonal naive (fast)"],
-  ["auto_ets", "AutoETS"],
-  ["auto_arima", "AutoARIMA (slow)"],
-  ["mstl", "MSTL"],
-] as const;
 
 interface UploadInput {
   file: File;
@@ -82,6 +75,13 @@ export function UploadView({ role }: { role: Role }) {
   const [name, setName] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const run = useMutation({ mutationFn: upload });
+  // the choices come from the forecaster registry (ml_engine's models and installed plug-ins)
+  const forecasters = useQuery({
+    queryKey: ["forecasters"],
+    queryFn: () => unwrap(api.GET("/api/forecasters")),
+    staleTime: Infinity,
+  });
+  const models: [string, string][] = [["", "Configured default"], ...(forecasters.data ?? []).map((f) => [f.name, f.label] as [string, string])];
   const canSave = allows(role, "editor");
 
   function submit(e: FormEvent<HTMLFormElement>) {
@@ -116,7 +116,7 @@ export function UploadView({ role }: { role: Role }) {
           <label htmlFor={ids.model}>
             <span>Model</span>
             <select id={ids.model} value={model} onChange={(e) => setModel(e.target.value)} data-testid="upload-model">
-              {MODELS.map(([v, label]) => (
+              {models.map(([v, label]) => (
                 <option key={v} value={v}>
                   {label}
                 </option>
