@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.gate import MISSING_TOKEN, PRINCIPAL_SCOPE_KEY, unauthorized
 from services.auth import AuthError, Principal, Role, authenticate
 from services.db.engine import session_scope
 from services.metrics import MetricStore, open_metric_store
@@ -46,19 +47,22 @@ _bearer = HTTPBearer(auto_error=False, description="A Headroom API token: `headr
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, as the API gate found it (it authenticates each request once), else authenticated here."""
+    found = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(found, Principal):
+        return found
+    if isinstance(found, AuthError):
+        raise unauthorized(str(found))
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token: send 'Authorization: Bearer hdr_…' (create one with `headroom token create`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized(MISSING_TOKEN)
     try:
         return authenticate(session, credentials.credentials)
     except AuthError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise unauthorized(str(exc)) from exc
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -80,3 +84,6 @@ def require(role: Role) -> Callable[[Principal], Principal]:
 
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
 EditorPrincipal = Annotated[Principal, Depends(require("editor"))]
+
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id, 1 to 2147483647.")]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.schemas import ErrorRead
 from services.metrics import MetricStoreError, UnknownSeriesError
 
 log = logging.getLogger("headroom.api")
@@ -24,12 +27,41 @@ def _where(loc: tuple[object, ...]) -> str:
     return ".".join(parts)
 
 
+def _pattern_hint(value: object, pattern: str) -> str:
+    """A readable refusal of a value that missed a pattern of alternatives, ^-?(a|b|tag:.+)$, else the pattern."""
+    found = re.fullmatch(r"\^(-\?)?\(([^()]*)\)\$", pattern)
+    if not found:
+        return f"{value!r} does not match {pattern}"
+    options = ", ".join(o.replace(".+", "<key>") for o in found.group(2).split("|"))
+    return f"{value!r} is not accepted: use one of {options}" + (" (prefix - for descending)" if found.group(1) else "")
+
+
 def validation_message(exc: RequestValidationError) -> str:
     msgs = []
     for err in exc.errors():
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "string_pattern_mismatch":
+            msg = _pattern_hint(err.get("input"), str((err.get("ctx") or {}).get("pattern", "")))
         msgs.append(f"{_where(tuple(err.get('loc', ())))}: {msg}")
     return "; ".join(msgs)
+
+
+ERROR_STATUSES = {
+    400: "The body cannot be parsed (not JSON, or not multipart form data).",
+    401: "No bearer token, or an unknown, expired, revoked or disabled one.",
+    403: "The token's role is too low for this request.",
+    404: "No such resource, series, job or route.",
+    409: "The request conflicts with what is stored (a taken name, an invalid status change).",
+    405: "The method is not allowed on this path; the Allow header lists those that are.",
+    413: "The request body is larger than allowed.",
+    422: "A parameter, field or CSV line is invalid; the message names it.",
+    429: "Too many requests (see Retry-After) or too many ad-hoc jobs at once.",
+}
+
+
+def error_responses() -> dict[int | str, dict[str, Any]]:
+    """The error statuses every /api route documents, with the shape actually sent ({"detail": str})."""
+    return {code: {"model": ErrorRead, "description": text} for code, text in ERROR_STATUSES.items()}
 
 
 def install_error_handlers(app: FastAPI) -> None:

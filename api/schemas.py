@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Aggregation = Literal["mean", "max", "min", "sum", "count", "last", "p50", "p90", "p95", "p99"]
 RoleName = Literal["viewer", "editor", "admin"]
+# Names end up in terminals, logs and spreadsheets: no control characters (ANSI escapes, newlines)
+PlainName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+PlainText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
+Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+
+
+class ErrorRead(BaseModel):
+    """Every error the API sends: one sentence that says what is wrong and what to do."""
+
+    detail: str = Field(..., description="What went wrong and how to fix it, e.g. which parameter or CSV line.")
 
 
 class HealthRead(BaseModel):
@@ -98,9 +108,11 @@ class MeRead(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(..., min_length=1, max_length=128, description="What the token is for.")
+    model_config = ConfigDict(extra="forbid")
+
+    name: PlainName = Field(..., description="What the token is for.")
     role: RoleName = Field("viewer", description="viewer reads, editor changes recommendations, admin manages.")
-    email: str | None = Field(None, max_length=255, description="Owner; default: the caller.")
+    email: Email | None = Field(None, description="Owner (an e-mail address); default: the caller.")
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="Default: the configured token TTL.")
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.alerting.config import RuleConfig, Scope, Severity
+from api.schemas import PlainText
+from services.alerting.config import NAME, RuleConfig, Scope, Severity
 
 
 class ChannelCreate(BaseModel):
-    name: str
+    model_config = {"extra": "forbid"}
+    name: str = Field(pattern=NAME, description="Unique channel name that rules refer to.")
     type: str = Field(description="slack, grafana, alertmanager, pagerduty, email or webhook.")
     config: dict[str, Any] = Field(default_factory=dict, description="The type's fields (see README 'Alerts').")
 
@@ -70,10 +72,11 @@ class AlertRead(BaseModel):
 
 
 class SilenceCreate(BaseModel):
+    model_config = {"extra": "forbid"}
     rule: str = Field("", description="Rule name; empty = every rule.")
     matchers: dict[str, str] = Field(default_factory=dict, description="Label equalities, e.g. resource_id.")
     minutes: float = Field(gt=0, le=90 * 24 * 60, description="How long the silence lasts.")
-    comment: str = ""
+    comment: PlainText = ""
 
 
 class SilenceRead(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -37,6 +37,16 @@ class AdhocForecastRead(BaseModel):
     backtest: dict[str, Any] = Field(..., description="holdout, model, mase, smape, coverage80, coverage95.")
     regularized: dict[str, Any] = Field(..., description="What was done to put the upload on an hourly grid.")
     stored_series_id: str | None = Field(None, description="Set when the upload was stored (store=true).")
+
+
+class AdhocJobRead(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    url: str = Field(..., description="Poll it: GET returns this object, with `result` once status is done.")
+    error: str = Field("", description="Why the job failed.")
+    created_at: datetime
+    finished_at: datetime | None = None
+    result: AdhocForecastRead | None = None
 
 
 class SpendPart(BaseModel):

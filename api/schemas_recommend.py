@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import PlainName, PlainText
+
 StatusName = Literal["open", "accepted", "implemented", "verified", "dismissed"]
 
 
@@ -96,11 +98,15 @@ class SkipPage(BaseModel):
 
 
 class TransitionBody(BaseModel):
-    note: str = Field("", max_length=2000, description="Optional comment kept in the history")
+    model_config = ConfigDict(extra="forbid")
+
+    note: PlainText = Field("", description="Optional comment kept in the history")
 
 
 class DismissBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Why the recommendation does not apply")
+    model_config = ConfigDict(extra="forbid")
+
+    reason: PlainText = Field(min_length=1, description="Why the recommendation does not apply")
 
 
 class RefreshRead(BaseModel):
@@ -151,6 +157,8 @@ class MigrationIn(BaseModel):
 
 
 class ScenarioSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     growth: GrowthIn | None = None
     launches: list[LaunchIn] = Field(default_factory=list, max_length=50)
     migrations: list[MigrationIn] = Field(default_factory=list, max_length=50)
@@ -163,8 +171,8 @@ class ScenarioSpec(BaseModel):
 
 
 class ScenarioCreate(ScenarioSpec):
-    name: str = Field(min_length=1, max_length=128)
-    description: str = Field("", max_length=2000)
+    name: PlainName
+    description: PlainText = ""
 
 
 class ScenarioRead(BaseModel):

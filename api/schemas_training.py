@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,8 +48,10 @@ class ModelVersionPage(BaseModel):
 
 
 class ModelRollback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     series_id: str = Field(min_length=1, max_length=400)
-    stat: str = Field("mean", min_length=1, max_length=16)
+    stat: Literal["mean", "p95", "daily_cost"] = "mean"
     to_version: int | None = Field(None, ge=1, description="Default: the version before the active one")
 
 

@@ -20,9 +20,11 @@ def channels_command(output: OutputOpt = Output.table) -> None:
     """Configured channels (secrets masked)."""
     from services.alerting.admin import redacted_config
     from services.db.models import AlertChannelRow
+    from services.settings import get_settings
 
+    alerting = get_settings().alerts
     with db_session() as session:
-        rows = [{"name": r.name, "type": r.type, "source": r.source, "config": redacted_config(r)}
+        rows = [{"name": r.name, "type": r.type, "source": r.source, "config": redacted_config(r, alerting)}
                 for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
     emit(rows, ["name", "type", "source", "config"], output, title="Alert channels")
 

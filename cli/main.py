@@ -174,7 +174,7 @@ def token_create(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the token")] = False,
 ) -> None:
     """Create an API token. It is shown once; only its SHA-256 is stored."""
-    from services.auth import check_role, create_token, ensure_user
+    from services.auth import PermissionDenied, TokenPolicyError, check_role, create_token, ensure_user, token_lifetime
     from services.db.engine import session_scope
 
     settings = _settings()
@@ -184,8 +184,11 @@ def token_create(
         raise CliError(str(exc)) from None
     with session_scope(settings.database_url) as session:
         user = ensure_user(session, email=email, role=role_)
-        issued = create_token(session, user=user, name=name, role=role_,
-                              ttl=timedelta(days=expires_days or settings.token_ttl_days))
+        ttl = token_lifetime(session, requested_days=expires_days, default_days=settings.token_ttl_days)
+        try:
+            issued = create_token(session, user=user, name=name, role=role_, ttl=ttl)
+        except (PermissionDenied, TokenPolicyError) as exc:
+            raise CliError(str(exc)) from None
     if quiet:
         print(issued.token)
         return
@@ -312,9 +315,9 @@ _register_benchmarks()
 
 
 def _register_command_groups() -> None:
-    from cli import alerts, autoscale, deploy, recommend, scenario, summary, training
+    from cli import alerts, autoscale, deploy, recommend, scenario, secrets, summary, training
 
-    for module in (training, recommend, scenario, summary, alerts, deploy, autoscale):
+    for module in (training, recommend, scenario, summary, alerts, deploy, secrets, autoscale):
         module.register(cli)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None, output: 
     if output is Output.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=names, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows([{k: _cell(r.get(k)) for k in names} for r in rows])
+        writer.writerows([{k: defuse_formula(_cell(r.get(k))) for k in names} for r in rows])
         return
     if not rows:
         out.print(f"no {title or 'rows'} yet")
@@ -77,6 +78,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def defuse_formula(text: str) -> str:
+    """OWASP's rule against CSV injection: text a spreadsheet would run as a formula (it begins with = + - @, a tab
+    or a carriage return) gets a leading `'`; numbers stay numbers."""
+    return f"'{text}" if text.startswith(FORMULA_LEADS) and not _NUMBER.match(text) else text
 
 
 def _cell(value: Any) -> str:

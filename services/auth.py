@@ -1,4 +1,5 @@
-"""API tokens: random `hdr_` bearer tokens stored only as SHA-256, with roles, expiry and revocation."""
+"""API tokens: random `hdr_` bearer tokens stored only as SHA-256, with roles, expiry and revocation; a token acts
+with the lower of its own role and its user's current one, and the admins' maximum lifetime bounds every token."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.db.models import ApiTokenRow, UserRow
+from services.db.models import ApiTokenRow, AuthPolicyRow, UserRow
 
 Role = Literal["viewer", "editor", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
@@ -26,6 +27,10 @@ class AuthError(Exception):
 
 class PermissionDenied(Exception):
     """The token is valid but its role is too low for the request."""
+
+
+class TokenPolicyError(ValueError):
+    """A token asked for breaks the admins' token policy (its lifetime)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,25 @@ class IssuedToken:
     role: Role
     prefix: str
     expires_at: datetime | None
+
+
+def lower_role(a: Role, b: Role) -> Role:
+    return a if _RANK[a] <= _RANK[b] else b
+
+
+def max_token_ttl(session: Session) -> timedelta | None:
+    """The longest lifetime the admins allow a token (GET/PUT /api/auth/policy), or None."""
+    policy = session.get(AuthPolicyRow, 1)
+    return timedelta(days=policy.max_token_ttl_days) if policy and policy.max_token_ttl_days else None
+
+
+def token_lifetime(session: Session, *, requested_days: int | None, default_days: int) -> timedelta:
+    """The lifetime of a new token: the one asked for, else the default shortened to the admins' maximum."""
+    limit = max_token_ttl(session)
+    if requested_days is not None:
+        return timedelta(days=requested_days)  # create_token refuses it when over the maximum
+    default = timedelta(days=default_days)
+    return min(default, limit) if limit is not None else default
 
 
 def hash_token(token: str) -> str:
@@ -85,10 +109,16 @@ def create_token(
     ttl: timedelta | None,
     now: datetime | None = None,
 ) -> IssuedToken:
-    """Issue a token of at most the user's role; only its hash is stored."""
+    """Issue a token of at most the user's role and the admins' maximum lifetime; only its hash is stored."""
     check_role(role)
     if _RANK[role] > _RANK[check_role(user.role)]:
         raise PermissionDenied(f"a {user.role} cannot create a {role} token")
+    if not user.is_active:
+        raise PermissionDenied(f"the user {user.email} is disabled: enable them first (PATCH /api/users/{user.id})")
+    limit = max_token_ttl(session)
+    if limit is not None and (ttl is None or ttl > limit):
+        raise TokenPolicyError(f"a token may live at most {limit.days} days (the admins' policy, "
+                               "PUT /api/auth/policy): ask for fewer days")
     now = now or datetime.now(UTC)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiTokenRow(
@@ -115,17 +145,19 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
         raise AuthError("unknown token: it may have been mistyped; create one with `headroom token create`")
     if row.revoked_at is not None:
         raise AuthError(f"token {row.prefix}… was revoked; ask an admin for a new one")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise AuthError(f"token {row.prefix}… expired on {row.expires_at:%Y-%m-%d}; ask an admin for a new one")
+    limit = max_token_ttl(session)
+    expires = min((t for t in (row.expires_at, limit and row.created_at + limit) if t), default=None)
+    if expires is not None and expires <= now:
+        raise AuthError(f"token {row.prefix}… expired on {expires:%Y-%m-%d}; ask an admin for a new one")
     if not row.user.is_active:
-        raise AuthError("this token's user is deactivated")
+        raise AuthError(f"the user {row.user.email} is disabled, and so are their tokens; ask an admin")
     if row.last_used_at is None or abs(now - row.last_used_at) >= LAST_USED_RESOLUTION:
         row.last_used_at = now  # at most one write a minute per token: a read stays a read
     return Principal(
         user_id=row.user.id,
         email=row.user.email,
         name=row.user.name,
-        role=check_role(row.scope),
+        role=lower_role(check_role(row.scope), check_role(row.user.role)),  # a demotion applies at once
         token_id=row.id,
         token_name=row.name,
     )

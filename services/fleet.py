@@ -102,9 +102,13 @@ def list_fleet(
         raise FleetQueryError(f"cannot sort by {sort!r}: use one of {', '.join(SORTS)}")
     stmt = filtered_resources(provider=provider, environment=environment, account=account, region=region, q=q)
     if tag:
-        ids = [pk for pk, tags in session.execute(stmt.with_only_columns(ResourceRow.id, ResourceRow.tags))
-               if _matches_tag(tags, tag)]
-        stmt = stmt.where(ResourceRow.id.in_(ids))
+        tagged = session.execute(stmt.with_only_columns(ResourceRow.id, ResourceRow.tags)).all()
+        known = sorted({k for _, tags in tagged for k in (tags or {})})
+        key = tag.partition("=")[0]
+        if tagged and key not in known:
+            shown = ", ".join(known[:20]) or "none"
+            raise FleetQueryError(f"no resource here has the tag {key!r}: known tag keys are {shown}")
+        stmt = stmt.where(ResourceRow.id.in_([pk for pk, tags in tagged if _matches_tag(tags, tag)]))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     by_resource: dict[str, list[SeriesInfo]] = {}
     for info in store.series():

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
+from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -17,13 +18,14 @@ from collector.config import DemoSourceSettings, FilesSourceSettings, ProvidersS
 from services.alerting.config import AlertingSettings
 from services.plugins import entry_point_names
 from services.recommend.config import RecommendSettings
+from services.sealing import DEV_SECRET
 
-__all__ = ["DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
+__all__ = ["DEV_SECRET", "DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
-DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
 # ml_engine's forecasters (services.forecasting.forecasters registers exactly these) and the plug-ins' group
 BUILTIN_FORECASTERS = ("ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive")
 FORECASTER_GROUP = "headroom.forecasters"
+MAX_HORIZON_HOURS = 24 * 31  # of an ad-hoc forecast; the API schema documents it
 METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "influxdbs")
 
 
@@ -79,13 +81,50 @@ class TrainingSettings(BaseModel):
     accuracy_refresh_minutes: int = Field(60, ge=5, le=1440, description="Beat period of scoring and anomalies.")
 
 
+class AdhocJobSettings(BaseModel):
+    """How ad-hoc forecast jobs are bounded: how many at once per token, how large, how long."""
+
+    max_hours: int = Field(
+        24 * 400, ge=48, le=24 * 3660, description="Longest regularised hourly series a job fits; gaps count "
+        "(72 rows plus one five years later is ~43,800 hours)."
+    )
+    per_token_concurrency: int = Field(2, ge=1, le=64, description="Queued or running ad-hoc jobs per API token.")
+    time_limit_seconds: int = Field(300, ge=10, le=3600, description="A job running longer is stopped and fails.")
+
+
 class AdhocSettings(BaseModel):
     """Bring-your-own-data forecasts (POST /api/forecasts/adhoc)."""
 
     max_upload_bytes: int = Field(
         5_000_000, ge=1_000, le=200_000_000, description="Largest CSV accepted; bigger uploads get HTTP 413."
     )
-    max_horizon_hours: int = Field(24 * 31, ge=1, le=24 * 366, description="Longest forecast asked of an upload.")
+    max_horizon_hours: int = Field(
+        MAX_HORIZON_HOURS, ge=1, le=MAX_HORIZON_HOURS, description="Longest forecast asked of an upload."
+    )
+    jobs: AdhocJobSettings = AdhocJobSettings()
+
+
+class ApiLimitSettings(BaseModel):
+    """Request limits at the API's door: body size and rates (limits' syntax, e.g. `600/minute`)."""
+
+    max_body_bytes: int = Field(
+        1_000_000, ge=1_000, le=100_000_000, description="Largest JSON or form body (uploads have adhoc's limit)."
+    )
+    per_token: str = Field("600/minute", description="Requests per API token.")
+    per_address: str = Field("1200/minute", description="Requests per client address, with or without a token.")
+    failed_auth: str = Field("30/minute", description="Requests with a bad token per client address.")
+    storage_url: str = Field(
+        "", description="Counter storage (memory:// or redis://...); empty: the broker when it is Redis, else memory."
+    )
+
+    @field_validator("per_token", "per_address", "failed_auth")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        try:
+            parse_many(v)
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a rate such as 600/minute or 10/second: {exc}") from None
+        return v
 
 
 class DeploySettings(BaseModel):
@@ -124,7 +163,10 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Celery broker; empty = SQLAlchemy transport on a sqlite file.")
     result_backend: str = Field("", description="Celery results; empty = a sqlite file under data_dir.")
     artifacts_url: str = Field("", description="Model artifacts; empty = data_dir/models.")
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Signs sessions; required in production.")
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET), description="Encrypts stored channel secrets; required in production. After changing "
+        "it, run `headroom secrets rotate --old-key <previous>`."
+    )
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, ge=1, le=65535)
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
@@ -141,6 +183,7 @@ class Settings(BaseSettings):
     adhoc: AdhocSettings = AdhocSettings()
     training: TrainingSettings = TrainingSettings()
     alerts: AlertingSettings = AlertingSettings()
+    limits: ApiLimitSettings = ApiLimitSettings()
 
     @field_validator("metrics_url")
     @classmethod
@@ -171,6 +214,7 @@ class Settings(BaseSettings):
             self.artifacts_url = str(data / "models")
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("secret_key: set HEADROOM_SECRET_KEY; the development secret is refused in production")
+        self.alerts.seal_with(self.secret_key)
         return self
 
     @property

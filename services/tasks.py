@@ -18,6 +18,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from services.alerting import TASK_CHECK_FOR_ALERT_DELIVERIES, TASK_CHECK_FOR_ALERTS
+from services.db.engine import private_sqlite_file
 from services.recommend import TASK_REFRESH_RECOMMENDATIONS
 from services.settings import Settings, get_settings
 
@@ -32,7 +33,7 @@ TASK_RETRAIN_CHUNK = "headroom.retrain_chunk"
 TASK_REFRESH_ACCURACY = "headroom.refresh_accuracy"
 
 
-TASK_MODULES = ["services.alerting.tasks", "services.recommend.tasks"]
+TASK_MODULES = ["services.alerting.tasks", "services.recommend.tasks", "services.forecasting.adhoc_tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,6 +46,8 @@ def make_celery(settings: Settings) -> Celery:
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Broker, result backend, reliability options and the beat schedule, all from `settings`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for url in (settings.broker_url, settings.result_backend):
+        private_sqlite_file(url)
     alerts = settings.alerts
     interval = settings.collect_interval_minutes * 60
     return dict(

@@ -1,4 +1,4 @@
-"""Alerting: channels, rules (editors), alerts, silences, the delivery log and test messages."""
+"""Alerting: channels and rules (admins, audited), alerts, silences (editors), the delivery log, test messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, EditorPrincipal, SessionDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, EditorPrincipal, RowId, SessionDep, SettingsDep
 from api.schemas_alerts import (
     AlertRead,
     ChannelCreate,
@@ -41,6 +41,8 @@ from services.db.models import (
     AlertRuleRow,
     AlertSilenceRow,
 )
+from services.identity import audit
+from services.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 BAD_INPUT = (AlertConfigError, UnsafeDestinationError, RuleParamsError)
@@ -53,9 +55,9 @@ def _unprocessable(exc: Exception) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _channel_read(row: AlertChannelRow) -> ChannelRead:
-    return ChannelRead(id=row.id, name=row.name, type=row.type, source=row.source, config=redacted_config(row),
-                       created_at=row.created_at)
+def _channel_read(row: AlertChannelRow, settings: Settings) -> ChannelRead:
+    return ChannelRead(id=row.id, name=row.name, type=row.type, source=row.source,
+                       config=redacted_config(row, settings.alerts), created_at=row.created_at)
 
 
 def _channel(session: Session, name: str) -> AlertChannelRow:
@@ -73,29 +75,34 @@ def _rule(session: Session, name: str) -> AlertRuleRow:
 
 
 @router.get("/channels", response_model=list[ChannelRead])
-def list_channels(session: SessionDep, _: CurrentPrincipal) -> list[ChannelRead]:
-    return [_channel_read(r) for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
+def list_channels(session: SessionDep, settings: SettingsDep, _: CurrentPrincipal) -> list[ChannelRead]:
+    return [_channel_read(r, settings) for r in session.scalars(select(AlertChannelRow).order_by(AlertChannelRow.name))]
 
 
 @router.put("/channels", response_model=ChannelRead)
-def put_channel(body: ChannelCreate, session: SessionDep, settings: SettingsDep, _: EditorPrincipal) -> ChannelRead:
+def put_channel(body: ChannelCreate, session: SessionDep, settings: SettingsDep, principal: AdminPrincipal
+                ) -> ChannelRead:
     """Create or replace a channel; its URL is checked now and again at every send."""
     try:
         row = save_channel(session, {**body.config, "name": body.name, "type": body.type}, settings.alerts)
     except BAD_INPUT as exc:
         raise _unprocessable(exc) from None
-    return _channel_read(row)
+    shown = _channel_read(row, settings)
+    audit(session, principal, "channel.put", body.name, type=body.type, config=shown.config)  # redacted
+    return shown
 
 
 @router.delete("/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_channel(name: str, session: SessionDep, _: EditorPrincipal) -> None:
+def delete_channel(name: str, session: SessionDep, principal: AdminPrincipal) -> None:
     session.delete(_channel(session, name))
+    audit(session, principal, "channel.delete", name)
 
 
 @router.post("/channels/{name}/test", response_model=DeliveryRead)
-def test_channel(name: str, session: SessionDep, settings: SettingsDep, _: EditorPrincipal) -> DeliveryRead:
+def test_channel(name: str, session: SessionDep, settings: SettingsDep, principal: AdminPrincipal) -> DeliveryRead:
     """Send a marked test message now and return its delivery record (status delivered or dead, and why)."""
     row = send_test(session, _channel(session, name), settings.alerts)
+    audit(session, principal, "channel.test", name, status=row.status)
     return _delivery_read(session, row, name)
 
 
@@ -105,32 +112,37 @@ def list_rules(session: SessionDep, _: CurrentPrincipal) -> list[AlertRuleRow]:
 
 
 @router.post("/rules", response_model=RuleRead, status_code=status.HTTP_201_CREATED)
-def create_rule(body: RuleCreate, session: SessionDep, _: EditorPrincipal) -> AlertRuleRow:
+def create_rule(body: RuleCreate, session: SessionDep, principal: AdminPrincipal) -> AlertRuleRow:
     if session.scalar(select(AlertRuleRow.id).where(AlertRuleRow.name == body.name)) is not None:
         raise HTTPException(409, f"a rule named {body.name!r} exists: PATCH /api/alerts/rules/{body.name} changes it")
     try:
-        return save_api_rule(session, body)
+        row = save_api_rule(session, body)
     except BAD_INPUT as exc:
         raise _unprocessable(exc) from None
+    audit(session, principal, "rule.create", body.name, **body.model_dump(mode="json", exclude={"name"}))
+    return row
 
 
 @router.patch("/rules/{name}", response_model=RuleRead)
-def update_rule(name: str, body: RuleUpdate, session: SessionDep, _: EditorPrincipal) -> AlertRuleRow:
+def update_rule(name: str, body: RuleUpdate, session: SessionDep, principal: AdminPrincipal) -> AlertRuleRow:
     row = _rule(session, name)
     current = {k: getattr(row, k) for k in RuleConfig.model_fields if k != "name"}
+    change = body.model_dump(exclude_none=True, mode="json")
     try:
-        merged = RuleConfig.model_validate({**current, **body.model_dump(exclude_none=True, mode="json"), "name": name})
-        return save_api_rule(session, merged)
+        saved = save_api_rule(session, RuleConfig.model_validate({**current, **change, "name": name}))
     except (ValidationError, *BAD_INPUT) as exc:
         raise _unprocessable(exc) from None
+    audit(session, principal, "rule.update", name, **change)
+    return saved
 
 
 @router.delete("/rules/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_rule(name: str, session: SessionDep, _: EditorPrincipal) -> None:
+def delete_rule(name: str, session: SessionDep, principal: AdminPrincipal) -> None:
     row = _rule(session, name)
     if row.source == "config":
         raise HTTPException(409, f"rule {name!r} comes from config/alerts.yml: remove it there")
     session.delete(row)
+    audit(session, principal, "rule.delete", name)
 
 
 @router.get("", response_model=list[AlertRead])
@@ -162,7 +174,7 @@ def add_silence(body: SilenceCreate, session: SessionDep, principal: EditorPrinc
 
 
 @router.delete("/silences/{silence_id}", status_code=status.HTTP_204_NO_CONTENT)
-def expire_silence(silence_id: int, session: SessionDep, _: EditorPrincipal) -> None:
+def expire_silence(silence_id: RowId, session: SessionDep, _: EditorPrincipal) -> None:
     row = session.get(AlertSilenceRow, silence_id)
     if row is None:
         raise HTTPException(404, f"no silence {silence_id}")

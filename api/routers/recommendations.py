@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import CurrentPrincipal, EditorPrincipal, MetricStoreDep, SessionDep, SettingsDep
+from api.deps import CurrentPrincipal, EditorPrincipal, MetricStoreDep, RowId, SessionDep, SettingsDep
 from api.schemas_recommend import (
     DismissBody,
     RecommendationDetail,
@@ -33,11 +33,13 @@ from services.auth import Principal
 from services.db.models import RecommendationRow, ScenarioRow
 from services.plugins import PluginError
 from services.recommend import scenario_store, store
+from services.recommend.config import GROUP_FIELDS
 from services.recommend.engine import run_fleet
 from services.recommend.outcomes import VerificationError, summary, verify
 from services.recommend.registry import RECOMMENDERS, check_kinds
 from services.recommend.store import LifecycleError, NotFoundError
 
+GROUP_PATTERN = f"^({'|'.join(GROUP_FIELDS)}|tag:.+)$"
 router = APIRouter(tags=["recommendations"])
 
 
@@ -122,8 +124,8 @@ def refresh(session: SessionDep, metrics: MetricStoreDep, settings: SettingsDep,
     return RefreshRead(**store.save_run(session, run).as_dict())
 
 
-@router.get("/recommendations/{rec_id}", response_model=RecommendationDetail)
-def read_recommendation(rec_id: int, session: SessionDep, _: CurrentPrincipal) -> RecommendationDetail:
+@router.get("/recommendations/{rec_id:int}", response_model=RecommendationDetail)
+def read_recommendation(rec_id: RowId, session: SessionDep, _: CurrentPrincipal) -> RecommendationDetail:
     try:
         row = store.get_recommendation(session, rec_id)
     except NotFoundError as exc:
@@ -141,30 +143,30 @@ def _move(session: SessionDep, rec_id: int, to: store.Status, principal: Princip
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.post("/recommendations/{rec_id}/accept", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/accept", response_model=RecommendationRead)
 def accept(
-    rec_id: int, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
+    rec_id: RowId, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
 ) -> RecommendationRead:
     return _move(session, rec_id, "accepted", principal, body.note if body else "")
 
 
-@router.post("/recommendations/{rec_id}/implement", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/implement", response_model=RecommendationRead)
 def implement(
-    rec_id: int, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
+    rec_id: RowId, session: SessionDep, principal: EditorPrincipal, body: TransitionBody | None = None
 ) -> RecommendationRead:
     return _move(session, rec_id, "implemented", principal, body.note if body else "")
 
 
-@router.post("/recommendations/{rec_id}/dismiss", response_model=RecommendationRead)
-def dismiss(rec_id: int, body: DismissBody, session: SessionDep, principal: EditorPrincipal) -> RecommendationRead:
+@router.post("/recommendations/{rec_id:int}/dismiss", response_model=RecommendationRead)
+def dismiss(rec_id: RowId, body: DismissBody, session: SessionDep, principal: EditorPrincipal) -> RecommendationRead:
     if not body.reason.strip():
         raise HTTPException(422, "body field 'reason': say why the recommendation does not apply")
     return _move(session, rec_id, "dismissed", principal, body.reason)
 
 
-@router.post("/recommendations/{rec_id}/verify", response_model=RecommendationRead)
+@router.post("/recommendations/{rec_id:int}/verify", response_model=RecommendationRead)
 def verify_savings(
-    rec_id: int, session: SessionDep, settings: SettingsDep, principal: EditorPrincipal
+    rec_id: RowId, session: SessionDep, settings: SettingsDep, principal: EditorPrincipal
 ) -> RecommendationRead:
     """Measure realised savings from billing after the implementation (or the changed inventory) and verify."""
     try:
@@ -190,7 +192,8 @@ def read_runway(
     session: SessionDep,
     _: CurrentPrincipal,
     group_by: Annotated[
-        str | None, Query(description="Only groups of this dimension, e.g. environment, account, provider, tag:team")
+        str | None, Query(pattern=GROUP_PATTERN, max_length=200,
+                          description=f"Only groups of this dimension: {', '.join(GROUP_FIELDS)} or tag:<name>")
     ] = None,
     metric: str | None = None,
     flagged: Annotated[bool, Query(description="Only runways shorter than the procurement lead time")] = False,
@@ -241,7 +244,7 @@ def create_scenario(body: ScenarioCreate, session: SessionDep, principal: Editor
 
 
 @router.get("/scenarios/{scenario_id}", response_model=ScenarioRead)
-def read_scenario(scenario_id: int, session: SessionDep, _: CurrentPrincipal) -> ScenarioRead:
+def read_scenario(scenario_id: RowId, session: SessionDep, _: CurrentPrincipal) -> ScenarioRead:
     try:
         return _scenario(scenario_store.get_scenario(session, scenario_id))
     except scenario_store.ScenarioNotFound as exc:
@@ -249,7 +252,7 @@ def read_scenario(scenario_id: int, session: SessionDep, _: CurrentPrincipal) ->
 
 
 @router.delete("/scenarios/{scenario_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_scenario(scenario_id: int, session: SessionDep, _: EditorPrincipal) -> None:
+def delete_scenario(scenario_id: RowId, session: SessionDep, _: EditorPrincipal) -> None:
     try:
         scenario_store.delete_scenario(session, scenario_id)
     except scenario_store.ScenarioNotFound as exc:
@@ -258,7 +261,7 @@ def delete_scenario(scenario_id: int, session: SessionDep, _: EditorPrincipal) -
 
 @router.get("/scenarios/{scenario_id}/compare", response_model=ScenarioCompare)
 def compare(
-    scenario_id: int, session: SessionDep, metrics: MetricStoreDep, settings: SettingsDep, _: CurrentPrincipal
+    scenario_id: RowId, session: SessionDep, metrics: MetricStoreDep, settings: SettingsDep, _: CurrentPrincipal
 ) -> ScenarioCompare:
     """Capacity and cost per month of the scenario against the baseline (the fleet as it is, unchanged)."""
     try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import CurrentPrincipal, MetricStoreDep, SessionDep
+from api.deps import CurrentPrincipal, MetricStoreDep, RowId, SessionDep
 from api.schemas import ResourcePage, ResourceRead
 from api.schemas_dashboard import FleetPage, FleetRow
 from services.fleet import SORTS, FleetQueryError, list_fleet
@@ -34,7 +34,7 @@ def read_resources(
 
 
 @router.get("/resources/{resource_pk}", response_model=ResourceRead)
-def read_resource(resource_pk: int, session: SessionDep, _: CurrentPrincipal) -> ResourceRead:
+def read_resource(resource_pk: RowId, session: SessionDep, _: CurrentPrincipal) -> ResourceRead:
     row = get_resource(session, resource_pk)
     if row is None:
         raise HTTPException(404, f"no resource with id {resource_pk}: list them with GET /api/resources")
@@ -50,9 +50,11 @@ def read_fleet(
     environment: str | None = None,
     account: str | None = None,
     region: str | None = None,
-    tag: Annotated[str | None, Query(max_length=200, description="key or key=value")] = None,
+    tag: Annotated[str | None, Query(max_length=200, pattern=r"^[^=]+(=.*)?$",
+                                    description="key or key=value; the key must be on some resource")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in name, id or instance type")] = None,
-    sort: Annotated[str, Query(description=f"One of {', '.join(SORTS)}; prefix - for descending")] = "name",
+    sort: Annotated[str, Query(pattern=f"^-?({'|'.join(SORTS)})$",
+                               description=f"One of {', '.join(SORTS)}; prefix - for descending")] = "name",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> FleetPage:

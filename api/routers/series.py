@@ -21,6 +21,7 @@ from api.schemas_dashboard import (
     SpendRead,
 )
 from services.costs.spend import (
+    COLUMNS,
     COVERAGE_BASIS,
     BudgetStatus,
     SpendQueryError,
@@ -110,7 +111,8 @@ def read_metrics(
 def read_spend(
     session: SessionDep,
     _: CurrentPrincipal,
-    by: Annotated[str, Query(max_length=100, description="provider, service, account, region or tag:<key>")]
+    by: Annotated[str, Query(max_length=100, pattern=f"^({'|'.join(COLUMNS)}|tag:.+)$",
+                             description=f"{', '.join(COLUMNS)} or tag:<key>")]
     = "provider",
     days: Annotated[int, Query(ge=1, le=730, description="Days of daily totals")] = 90,
 ) -> SpendRead:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, HTTPException, status
 
-from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, RowId, SessionDep, SettingsDep
 from api.schemas import MeRead, TokenCreate, TokenCreated, TokenPage, TokenRead, UserRead
-from services.auth import PermissionDenied, create_token, ensure_user, list_tokens, revoke_token
+from services.auth import (
+    PermissionDenied,
+    TokenPolicyError,
+    create_token,
+    ensure_user,
+    list_tokens,
+    revoke_token,
+    token_lifetime,
+)
 from services.db.models import UserRow
+from services.identity import audit
 
 router = APIRouter(tags=["tokens"])
 
@@ -31,11 +38,15 @@ def create_api_token(
         if body.email
         else session.get_one(UserRow, principal.user_id)
     )
-    ttl = timedelta(days=body.expires_in_days or settings.token_ttl_days)
+    ttl = token_lifetime(session, requested_days=body.expires_in_days, default_days=settings.token_ttl_days)
     try:
         issued = create_token(session, user=user, name=body.name, role=body.role, ttl=ttl)
     except PermissionDenied as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except TokenPolicyError as exc:
+        raise HTTPException(422, f"body field 'expires_in_days': {exc}") from exc
+    audit(session, principal, "token.create", f"{user.email}/{issued.name}", role=issued.role,
+          expires_at=issued.expires_at.isoformat() if issued.expires_at else None)
     return TokenCreated(id=issued.id, name=issued.name, role=issued.role, expires_at=issued.expires_at,
                         token=issued.token)
 
@@ -46,8 +57,10 @@ def read_tokens(session: SessionDep, _: AdminPrincipal) -> TokenPage:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
-def delete_token(token_id: int, session: SessionDep, _: AdminPrincipal) -> TokenRead:
+def delete_token(token_id: RowId, session: SessionDep, principal: AdminPrincipal) -> TokenRead:
     try:
-        return TokenRead.model_validate(revoke_token(session, token_id=token_id))
+        row = revoke_token(session, token_id=token_id)
     except KeyError as exc:
         raise HTTPException(404, f"no token with id {token_id}") from exc
+    audit(session, principal, "token.revoke", f"{row.user.email}/{row.name}")
+    return TokenRead.model_validate(row)

@@ -45,7 +45,7 @@ def _version(row: ModelVersionRow) -> ModelVersionRead:
 
 @router.get("/models", response_model=ModelVersionPage)
 def read_models(session: SessionDep, _: CurrentPrincipal, series_id: SeriesQuery,
-                stat: str | None = None) -> ModelVersionPage:
+                stat: Literal["mean", "p95", "daily_cost"] | None = None) -> ModelVersionPage:
     """Every model version of a series, newest first per statistic, with the ensemble's member weights."""
     return ModelVersionPage(items=[_version(v) for v in list_versions(session, series_id, stat)])
 

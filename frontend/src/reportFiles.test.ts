@@ -6,7 +6,11 @@ import { fleetRow, recommendation } from "./test/fixtures";
 describe("report files", () => {
   it("quotes CSV cells that need it and defuses spreadsheet formulas", () => {
     expect(csvCell('say "hi", then go')).toBe('"say ""hi"", then go"');
-    expect(csvCell("=HYPERLINK(1)")).toBe('"=HYPERLINK(1)"');
+    expect(csvCell("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
+    expect(csvCell("=cmd|' /C calc'!A0")).toBe("'=cmd|' /C calc'!A0");
+    for (const lead of ["+", "-", "@", "\t", "\r"]) expect(csvCell(`${lead}SUM(A1)`).replace(/^"/, "")).toMatch(/^'/);
+    expect(csvCell("-12.5")).toBe("-12.5");
+    expect(csvCell(-3)).toBe("-3");
     expect(csvCell(null)).toBe("");
     expect(csvCell(Number.NaN)).toBe("");
     expect(toCsv(["a", "b"], [[1, "x"]])).toBe("a,b\r\n1,x\r\n");

@@ -2,10 +2,18 @@
 
 export type Cell = string | number | null | undefined;
 
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** OWASP's rule against CSV injection: a text cell that a spreadsheet would read as a formula (it begins with
+ * = + - @, a tab or a carriage return) gets a leading `'`, so it is shown as text. Numbers stay numbers. */
+export function defuseFormula(s: string): string {
+  return /^[=+\-@\t\r]/.test(s) && !NUMBER.test(s) ? `'${s}` : s;
+}
+
 export function csvCell(v: Cell): string {
   if (v === null || v === undefined) return "";
-  const s = typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : v;
-  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : defuseFormula(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function toCsv(header: string[], rows: Cell[][]): string {

@@ -17,6 +17,7 @@ from services.alerting.safety import UnsafeDestinationError, check_host, check_u
 from services.alerting.state import enqueue, sample_notification, save_rule
 from services.db.models import AlertChannelRow, AlertOutboxRow, AlertRuleRow, AlertSilenceRow
 from services.plugins import PluginError
+from services.sealing import SealError, is_sealed, seal, unseal
 
 log = logging.getLogger(__name__)
 URL_FIELDS = ("url", "webhook_url")
@@ -57,18 +58,33 @@ def plain_config(config: BaseModel) -> dict[str, Any]:
     return data
 
 
-def redacted_config(row: AlertChannelRow) -> dict[str, Any]:
-    """A channel's config safe to show: secrets masked, webhook URLs reduced to scheme and host."""
+def channel_config(row: AlertChannelRow, settings: AlertingSettings) -> dict[str, Any]:
+    """A channel's stored config, unsealed (SealError if HEADROOM_SECRET_KEY changed without a rotation)."""
+    return unseal(row.config, settings.sealing_key.get_secret_value())
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return SECRET_MASK if value.get_secret_value() else ""
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def redacted_config(row: AlertChannelRow, settings: AlertingSettings) -> dict[str, Any]:
+    """A channel's config safe to show anyone: every secret field `***`, every URL reduced to scheme and host.
+
+    A config that no longer validates (a plug-in's type uninstalled) shows only its name and type."""
+    try:
+        config = validate_channel_config(channel_config(row, settings))
+    except (PluginError, ValidationError, SealError):
+        return {"name": row.name, "type": row.type}
     out: dict[str, Any] = {}
-    for key, value in row.config.items():
-        if key in ("webhook_url",):
-            out[key] = redact_url(str(value))
-        elif key in ("token", "password", "routing_key"):
-            out[key] = SECRET_MASK if value else value
-        elif key == "secrets":
-            out[key] = [SECRET_MASK for _ in value]
-        else:
-            out[key] = value
+    for key in type(config).model_fields:
+        value = getattr(config, key)
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        is_url = isinstance(plain, str) and (key in URL_FIELDS or key.endswith("_url"))
+        out[key] = redact_url(plain) if is_url else _masked(value)
     return out
 
 
@@ -84,10 +100,22 @@ def save_channel(session: Session, data: dict[str, Any], settings: AlertingSetti
         where = "config/alerts.yml" if row.source == "config" else "the API"
         raise AlertConfigError(f"channel {config.name!r} is managed through {where}: change it there")
     data = plain_config(config)
-    if row.type != config.type or row.config != data:
-        row.type, row.config = config.type, data
+    key = settings.sealing_key.get_secret_value()
+    if row.type != config.type or not is_sealed(row.config) or unseal(row.config, key) != data:
+        row.type, row.config = config.type, seal(data, key)
     session.flush()
     return row
+
+
+def reseal_channels(session: Session, settings: AlertingSettings, *, old_keys: tuple[str, ...] = ()) -> int:
+    """Seal every channel's config under the current key, opening it with the current or an old key; returns how
+    many were sealed (plain configs from before sealing are sealed too)."""
+    key = settings.sealing_key.get_secret_value()
+    rows = list(session.scalars(select(AlertChannelRow)))
+    for row in rows:
+        row.config = seal(unseal(row.config, key, old_keys=old_keys), key)
+    session.flush()
+    return len(rows)
 
 
 def sync_config(session: Session, settings: AlertingSettings) -> None:

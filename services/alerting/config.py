@@ -7,7 +7,9 @@ import binascii
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, TypeAdapter, field_validator, model_validator
+
+from services.sealing import DEV_SECRET
 
 NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Severity = Literal["critical", "warning", "info"]
@@ -140,6 +142,15 @@ class AlertingSettings(BaseModel):
     deliver_interval_seconds: int = Field(15, ge=1, le=3600, description="Beat period of the outbox sweep.")
     channels: list[ChannelConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
+    # seals channel secrets in the database: always HEADROOM_SECRET_KEY (Settings hands it over), never set here
+    _sealing_key: SecretStr = PrivateAttr(default=SecretStr(DEV_SECRET))
+
+    @property
+    def sealing_key(self) -> SecretStr:
+        return self._sealing_key
+
+    def seal_with(self, key: SecretStr) -> None:
+        self._sealing_key = key
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertingSettings:

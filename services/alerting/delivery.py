@@ -24,6 +24,7 @@ from services.alerting.config import AlertingSettings
 from services.alerting.safety import redact
 from services.db.engine import session_scope
 from services.db.models import AlertChannelRow, AlertDeliveryRow, AlertOutboxRow
+from services.sealing import SealError, unseal
 
 log = logging.getLogger(__name__)
 OPEN = ("pending", "sending")
@@ -126,7 +127,9 @@ def send_claimed(session: Session, row: AlertOutboxRow, channel_row: AlertChanne
                  settings: AlertingSettings) -> str:
     """Send one claimed message through its channel and record the outcome; returns the new status."""
     try:
-        config = validate_channel_config(channel_row.config)
+        config = validate_channel_config(unseal(channel_row.config, settings.sealing_key.get_secret_value()))
+    except SealError as exc:
+        return record(session, row, SendResult(False, error=str(exc)), settings=settings, secrets=[])
     except ValidationError as exc:
         result = SendResult(False, error=f"channel {channel_row.name!r} is misconfigured: {exc.errors()[0]['msg']}",
                             permanent=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,12 +24,29 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the SQLite file of url (also `sqla+sqlite:`, `db+sqlite:`) readable by its owner only (0600), or make
+    an existing one so: it holds tokens' hashes, sealed secrets and the fleet. Its -wal and -shm files inherit the
+    mode. Any other URL is left alone."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or "sqlite" not in scheme.split("+"):
+        return
+    database = rest.split("?", 1)[0]
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    with contextlib.suppress(PermissionError):  # someone else's file: leave its mode to its owner
+        path.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for url; a SQLite file's folder is created, and SQLite gets WAL and foreign keys."""
+    """An engine for url; a SQLite file is created 0600 in its folder, and SQLite gets WAL and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -518,3 +518,49 @@ class AlertDeliveryRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- identity (issue 20): the audit log of admin actions, the token policy --------------------------
+
+
+class AuditRow(Base):
+    """One admin action: who (user and token), what (action and target, with details), when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(255))  # the e-mail, kept when the user row goes
+    token_name: Mapped[str] = mapped_column(String(128), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)  # token.create, user.update, channel.put...
+    target: Mapped[str] = mapped_column(String(400), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never a secret
+
+
+class AuthPolicyRow(Base):
+    """The admins' token policy; one row (id 1)."""
+
+    __tablename__ = "auth_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    max_token_ttl_days: Mapped[int | None] = mapped_column(Integer)  # none: only the configured default applies
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AdhocJobRow(Base):
+    """An ad-hoc forecast of an upload, run by a worker: the upload waits here, the answer lands here."""
+
+    __tablename__ = "adhoc_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: the job URL is not guessable
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued, running, done, failed
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # horizon_hours, model, levels, save, name
+    upload: Mapped[str] = mapped_column(Text, default="")  # the CSV, dropped once the job ends
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

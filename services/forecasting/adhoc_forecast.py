@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from services.forecasting.forecasters import build_forecaster
 
 MIN_HOURS = 48
 MAX_ERRORS_SHOWN = 5
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # epoch-second stores; and far inside pandas' nanosecond range
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class UploadError(ValueError):
@@ -44,14 +47,27 @@ def _timestamp(raw: str) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of the data lines; a malformed line (an over-long field...) is an UploadError."""
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UploadError(f"line {reader.line_num}: {exc}: is this a `timestamp,value` CSV?") from None
+        yield reader.line_num, row
+
+
 def parse_csv(content: bytes) -> pd.Series:
     """The samples of a `timestamp,value` CSV (ISO 8601 or epoch seconds), sorted by time."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadError(f"the file is not UTF-8 text (byte {exc.start}): save it as a UTF-8 CSV") from exc
-    rows = csv.reader(io.StringIO(text))
-    header = next(rows, None)
+    rows = _rows(text)
+    _, header = next(rows, (1, None))
     if header is None or not any(cell.strip() for cell in header):
         raise UploadError("the file is empty: upload a CSV whose first line is `timestamp,value`")
     names = [h.strip().lower() for h in header]
@@ -60,7 +76,7 @@ def parse_csv(content: bytes) -> pd.Series:
     stamps: list[datetime] = []
     values: list[float] = []
     errors: list[str] = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) < 2:
@@ -72,6 +88,9 @@ def parse_csv(content: bytes) -> pd.Series:
             errors.append(
                 f"line {line}: timestamp {row[0]!r} is neither ISO 8601 (2026-01-31T13:00:00Z) nor epoch seconds"
             )
+            continue
+        if not EARLIEST <= ts < LATEST:
+            errors.append(f"line {line}: timestamp {row[0]!r} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}")
             continue
         try:
             value = float(row[1])
@@ -89,7 +108,7 @@ def parse_csv(content: bytes) -> pd.Series:
     if not stamps:
         raise UploadError("the file has a header but no data lines: add rows like `2026-01-31T13:00:00Z,42.5`")
     series = pd.Series(np.asarray(values, dtype=np.float64), index=pd.DatetimeIndex(stamps), name="value")
-    return series.sort_index()
+    return series.groupby(level=0).mean()  # one value per timestamp, the same for the forecast and the stored series
 
 
 def forecast_upload(

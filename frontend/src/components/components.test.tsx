@@ -1,8 +1,8 @@
 import { fireEvent, render, screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { allows, NAV } from "../App";
-import { ApiError } from "../api/client";
-import { asChartData } from "../views/Upload";
+import { ApiError, api } from "../api/client";
+import { asChartData, awaitJob } from "../views/Upload";
 import { recommendation } from "../test/fixtures";
 import { renderWithQuery } from "../test/render";
 import { RecommendationList } from "./RecommendationList";
@@ -72,5 +72,26 @@ describe("upload", () => {
     expect(mean.points).toHaveLength(2);
     expect(mean.end).toBe("2026-10-01T01:00:00Z");
     expect(forecast.points[0]?.hi95).toBe(4);
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+  const job = { id: "a".repeat(32), url: "/api/forecasts/adhoc/jobs/x", error: "", created_at: "2026-10-01T00:00:00Z" };
+  const answer = { model: "m", horizon_hours: 1, history: [], points: [], backtest: {}, regularized: {}, stored_series_id: null };
+
+  it("polls the queued job until a worker has answered it", async () => {
+    const replies = [{ ...job, status: "running" }, { ...job, status: "done", result: answer }];
+    const asked: unknown[] = [];
+    vi.spyOn(api, "GET").mockImplementation((async (path: string, init: unknown) => {
+      asked.push([path, init]);
+      return { data: replies.shift(), response: new Response(null, { status: 200 }) };
+    }) as never);
+    const result = await awaitJob({ ...job, status: "queued" }, 1);
+    expect(result.model).toBe("m");
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toEqual(["/api/forecasts/adhoc/jobs/{job_id}", { params: { path: { job_id: job.id } } }]);
+  });
+
+  it("says why a job failed", async () => {
+    await expect(awaitJob({ ...job, status: "failed", error: "stopped after 300 s" }, 1)).rejects.toThrow("stopped after 300 s");
   });
 });

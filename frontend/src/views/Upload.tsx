@@ -1,7 +1,7 @@
 // Bring your own data: upload a `timestamp,value` CSV, get a forecast with 80/95% intervals and its backtest score.
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
-import { api, unwrap, type AdhocForecast, type Forecast, type Metrics } from "../api/client";
+import { ApiError, api, detailOf, unwrap, type AdhocForecast, type AdhocJob, type Forecast, type Metrics } from "../api/client";
 import { allows, type Role } from "../App";
 import { ErrorNotice } from "../components/StateViews";
 import { UsageChart } from "../components/UsageChart";
@@ -16,7 +16,21 @@ interface UploadInput {
   name: string;
 }
 
-function upload(input: UploadInput): Promise<AdhocForecast> {
+const POLL_MS = 1000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls the job the API queued until a worker has answered it (or failed it, with why). */
+export async function awaitJob(job: AdhocJob, poll = POLL_MS): Promise<AdhocForecast> {
+  let current = job;
+  while (current.status === "queued" || current.status === "running") {
+    await sleep(poll);
+    current = await unwrap(api.GET("/api/forecasts/adhoc/jobs/{job_id}", { params: { path: { job_id: job.id } } }));
+  }
+  if (current.status === "failed" || !current.result) throw new ApiError(422, current.error || "the forecast failed");
+  return current.result;
+}
+
+async function upload(input: UploadInput): Promise<AdhocForecast> {
   const form = new FormData();
   form.set("file", input.file);
   form.set("horizon_hours", String(input.horizon));
@@ -25,13 +39,13 @@ function upload(input: UploadInput): Promise<AdhocForecast> {
     form.set("save", "true");
     form.set("name", input.name);
   }
-  return unwrap(
-    api.POST("/api/forecasts/adhoc", {
-      // The generated body type describes the fields; the browser sends them as multipart form data.
-      body: form as unknown as { file: string; horizon_hours: number; save: boolean },
-      bodySerializer: (b) => b as unknown as FormData,
-    }),
-  );
+  const accepted = await api.POST("/api/forecasts/adhoc", {
+    // The generated body type describes the fields; the browser sends them as multipart form data.
+    body: form as unknown as { file: string; horizon_hours: number; save: boolean; replace: boolean },
+    bodySerializer: (b) => b as unknown as FormData,
+  });
+  if (!accepted.response.ok || !accepted.data) throw new ApiError(accepted.response.status, detailOf(accepted.error, accepted.response.status));
+  return awaitJob(accepted.data);
 }
 
 /** The answer in the shapes the usage chart draws: history as "usage", the forecast with its bands. */
@@ -123,7 +137,7 @@ export function UploadView({ role }: { role: Role }) {
             </>
           )}
           <button type="submit" className="primary" disabled={run.isPending} data-testid="upload-submit">
-            {run.isPending ? "Forecasting…" : "Forecast"}
+            {run.isPending ? "Forecasting (queued for a worker)…" : "Forecast"}
           </button>
         </form>
         {problem && (
