@@ -125,22 +125,29 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path, timeo
 
 @contextmanager
 def serve(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`headroom serve` on a free loopback port; yields its URL and stops it afterwards."""
+    """`headroom serve` on a free loopback port and one `headroom worker` (ad-hoc forecasts are queued jobs), as
+    `headroom demo` runs them; yields the API's URL and stops both afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with log.open("wb") as out:
-        server = subprocess.Popen([str(HEADROOM), "serve", "--port", str(port)], env=env, cwd=REPO, stdout=out,
-                                  stderr=subprocess.STDOUT)
+    procs: list[subprocess.Popen[bytes]] = []
+    with log.open("wb") as out, log.with_name(f"{log.stem}-worker.log").open("wb") as worker_out:
+        procs.append(subprocess.Popen([str(HEADROOM), "serve", "--port", str(port)], env=env, cwd=REPO, stdout=out,
+                                      stderr=subprocess.STDOUT))
+        worker_env = {**env, "HEADROOM_DEPLOY__WORKER_METRICS_PORT": "0"}  # no fixed port: tests run side by side
+        procs.append(subprocess.Popen([str(HEADROOM), "worker", "--concurrency", "1"], env=worker_env, cwd=REPO,
+                                      stdout=worker_out, stderr=subprocess.STDOUT))
     try:
-        _wait_for_health(url, server, log)
+        _wait_for_health(url, procs[0], log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ reports, role checks and an axe-core accessibility check. The browser side is da
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,10 @@ pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).with_name("dashboard.e2e.mjs")
 # a recommender installed only through its entry point: the Kind filter must offer it (it flags nothing here)
 PLUGIN_ENV = {
-    "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "fixtures" / "plugins"),
+    "PYTHONPATH": os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parents[1] / "fixtures" / "plugins"), os.environ.get("PYTHONPATH"))
+        if p
+    ),
     "HEADROOM_RECOMMEND__PLUGINS__BUSY_CPU__THRESHOLD_PERCENT": "100",
 }
 
@@ -24,7 +28,8 @@ PLUGIN_ENV = {
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Demo]:
     try:
-        with demo(tmp_path, extra_env=PLUGIN_ENV) as running:
+        # 15 days: the autoscaling view replays a week after a week of history
+        with demo(tmp_path, days=15, extra_env=PLUGIN_ENV) as running:
             yield running
     except DemoError as exc:
         pytest.fail(str(exc))
