@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(PY) bench/distributed_bench.py
 	$(PY) bench/dashboard_bench.py
 	$(PY) bench/demo_cost.py
+	$(PY) bench/abuse_bench.py
 
 # README screenshots of the dashboard, made from the demo (docs/screenshots/).
 screenshots: $(STAMP) frontend
