@@ -5,6 +5,7 @@ import { api, unwrap, type Me } from "./api/client";
 import type { Auth } from "./auth";
 import { Link } from "./components/Link";
 import { SignIn } from "./components/SignIn";
+import { ZonePicker } from "./components/ZonePicker";
 import { ErrorNotice, Forbidden, Loading } from "./components/StateViews";
 import { useRoute, type ViewName } from "./urlState";
 import { OverviewView } from "./views/Overview";
@@ -77,6 +78,7 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
         <div className="brand">
           <span className="logo" aria-hidden="true" /> Headroom
         </div>
+        <ZonePicker />
         <div className="who" data-testid="who">
           {me.data && (
             <>
