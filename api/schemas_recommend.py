@@ -222,9 +222,12 @@ class ForecastSpend(BaseModel):
     series_id: str | None = None
     model: str | None = None
     as_of: str | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: date | None = Field(None, description="First day of the next calendar quarter")
+    period_end: date | None = Field(None, description="The day after the quarter's last (exclusive)")
     days_covered: int | None = None
+    credits: float | None = Field(
+        None, description="Recurring monthly credits expected in the period (negative), included in mean and bounds"
+    )
     mean: float | None = None
     lo80: float | None = None
     hi80: float | None = None

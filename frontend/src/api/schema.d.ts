@@ -1442,6 +1442,11 @@ export interface components {
             as_of?: string | null;
             /** Available */
             available: boolean;
+            /**
+             * Credits
+             * @description Recurring monthly credits expected in the period (negative), included in mean and bounds
+             */
+            credits?: number | null;
             /** Days Covered */
             days_covered?: number | null;
             /** Hi80 */
@@ -1456,9 +1461,15 @@ export interface components {
             mean?: number | null;
             /** Model */
             model?: string | null;
-            /** Period End */
+            /**
+             * Period End
+             * @description The day after the quarter's last (exclusive)
+             */
             period_end?: string | null;
-            /** Period Start */
+            /**
+             * Period Start
+             * @description First day of the next calendar quarter
+             */
             period_start?: string | null;
             /**
              * Reason
@@ -1747,6 +1758,11 @@ export interface components {
             as_of?: string | null;
             /** Available */
             available: boolean;
+            /**
+             * Credits
+             * @description Recurring monthly credits expected in the period (negative), included in mean and bounds
+             */
+            credits?: number | null;
             /** Days Covered */
             days_covered?: number | null;
             /** Hi80 */
@@ -1761,9 +1777,15 @@ export interface components {
             mean?: number | null;
             /** Model */
             model?: string | null;
-            /** Period End */
+            /**
+             * Period End
+             * @description The day after the quarter's last (exclusive)
+             */
             period_end?: string | null;
-            /** Period Start */
+            /**
+             * Period Start
+             * @description First day of the next calendar quarter
+             */
             period_start?: string | null;
             /** Provider */
             provider: string;
@@ -2470,8 +2492,17 @@ export interface components {
              * Format: date
              */
             day: string;
-            /** Effective */
+            /**
+             * Effective
+             * @description Effective cost of the day, credits and adjustments included
+             */
             effective: number;
+            /**
+             * One Off
+             * @description Of which credits and adjustments (negative for a credit)
+             * @default 0
+             */
+            one_off: number;
         };
         /** SpendPart */
         SpendPart: {

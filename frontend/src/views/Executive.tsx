@@ -7,6 +7,7 @@ import { api, ApiError, unwrap, type Budgets, type CommitmentCoverage, type Fore
 import { useCapabilities } from "../capabilities";
 import { EChart } from "../components/EChart";
 import { Link } from "../components/Link";
+import { SignedBars } from "../components/SignedBars";
 import { Empty, ErrorNotice, Loading, NotAvailable } from "../components/StateViews";
 import { UsageChart } from "../components/UsageChart";
 import { fmtDate, fmtMoney, fmtPercent } from "../format";
@@ -30,6 +31,30 @@ export function monthOutlook(spend: Spend, forecast: Forecast | undefined) {
   return { mean, lo80: Math.max(0, mean - half((p) => p.lo80)), hi80: mean + half((p) => p.hi80) };
 }
 
+/** "Q1 2027" for the quarter starting on `start` (YYYY-MM-DD). */
+export function quarterName(start: string): string {
+  const [year, month] = start.split("-").map(Number);
+  return `Q${Math.floor(((month ?? 1) - 1) / 3) + 1} ${year}`;
+}
+
+/** The last day of a period whose end is exclusive (YYYY-MM-DD in, YYYY-MM-DD out). */
+export function lastDay(endExclusive: string): string {
+  return new Date(Date.parse(`${endExclusive}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+}
+
+/** "December 2026" for a day (YYYY-MM-DD). */
+function monthName(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`)).toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
+}
+
+/** The calendar month of `day` (YYYY-MM-DD) as [first, last] days. */
+function monthOf(day: string): [string, string] {
+  const [year, month] = day.split("-").map(Number);
+  const first = new Date(Date.UTC(year ?? 1970, (month ?? 1) - 1, 1)).toISOString().slice(0, 10);
+  const next = new Date(Date.UTC(year ?? 1970, month ?? 1, 1)).toISOString().slice(0, 10);
+  return [first, lastDay(next)];
+}
+
 function Kpi({ label, value, sub, to, testId }: { label: string; value: string; sub?: ReactNode; to: string; testId?: string }) {
   return (
     <Link to={to} className="kpi" data-testid={testId}>
@@ -41,7 +66,8 @@ function Kpi({ label, value, sub, to, testId }: { label: string; value: string; 
 }
 
 function Split({ spend, title, link }: { spend: Spend; title: string; link: (name: string) => string }) {
-  const max = Math.max(...spend.parts.map((p) => p.effective), 0);
+  // bars by size whatever the sign: a credit is a red bar of its own size, not a full positive one
+  const max = Math.max(...spend.parts.map((p) => Math.abs(p.effective)), 0);
   return (
     <div className="split">
       <h3>{title}</h3>
@@ -50,10 +76,10 @@ function Split({ spend, title, link }: { spend: Spend; title: string; link: (nam
       ) : (
         <ul className="bars">
           {spend.parts.slice(0, 8).map((p) => (
-            <li key={p.name}>
+            <li key={p.name} className={p.effective < 0 ? "negative" : undefined}>
               <Link to={link(p.name)}>{p.name}</Link>
               <span className="bar" aria-hidden="true">
-                <span style={{ width: `${max > 0 ? (100 * p.effective) / max : 0}%` }} />
+                <span style={{ width: `${max > 0 ? (100 * Math.abs(p.effective)) / max : 0}%` }} />
               </span>
               <span className="num">{fmtMoney(p.effective, spend.currency)}</span>
             </li>
@@ -117,22 +143,46 @@ function Headline() {
           testId="kpi-mtd"
         />
         <Kpi
-          label="Forecast this month"
+          label={month && spend.data.through ? `Forecast ${monthName(spend.data.through)}` : "Forecast this month"}
           value={month ? fmtMoney(month.mean, cur) : "not available"}
           sub={
-            month
-              ? `80%: ${fmtMoney(month.lo80, cur)} – ${fmtMoney(month.hi80, cur)}`
-              : forecast.error instanceof ApiError && forecast.error.status === 404
-                ? "no cost forecast yet (after the next training run)"
-                : "the cost forecast does not reach the month's end"
+            month && spend.data.through ? (
+              <>
+                <span className="dates" data-testid="kpi-month-dates">
+                  {fmtDate(monthOf(spend.data.through)[0])} – {fmtDate(monthOf(spend.data.through)[1])}
+                </span>
+                <span data-testid="kpi-month-interval">
+                  80%: {fmtMoney(month.lo80, cur)} – {fmtMoney(month.hi80, cur)}
+                </span>
+              </>
+            ) : forecast.error instanceof ApiError && forecast.error.status === 404 ? (
+              "no cost forecast yet (after the next training run)"
+            ) : (
+              "the cost forecast does not reach the month's end"
+            )
           }
           to="/reports"
           testId="kpi-month"
         />
         <Kpi
-          label="Forecast next quarter"
+          label={q.available && q.period_start ? `Forecast next quarter (${quarterName(q.period_start)})` : "Forecast next quarter"}
           value={q.available ? fmtMoney(q.mean, cur) : "not available"}
-          sub={q.available ? `80%: ${fmtMoney(q.lo80, cur)} – ${fmtMoney(q.hi80, cur)}; 95%: ${fmtMoney(q.lo95, cur)} – ${fmtMoney(q.hi95, cur)}` : q.reason}
+          sub={
+            q.available && q.period_start && q.period_end ? (
+              <>
+                <span className="dates" data-testid="kpi-quarter-dates">
+                  {fmtDate(q.period_start)} – {fmtDate(lastDay(q.period_end))}
+                </span>
+                <span data-testid="kpi-quarter-interval">
+                  80%: {fmtMoney(q.lo80, cur)} – {fmtMoney(q.hi80, cur)}; 95%: {fmtMoney(q.lo95, cur)} – {fmtMoney(q.hi95, cur)}
+                </span>
+                {q.credits ? <span>includes {fmtMoney(q.credits, cur)} of monthly credits</span> : null}
+                {q.reason ? <span className="muted">{q.reason}</span> : null}
+              </>
+            ) : (
+              q.reason
+            )
+          }
           to="/reports"
           testId="kpi-quarter"
         />
@@ -173,19 +223,31 @@ function SpendSection() {
   else if (failed) body = <ErrorNotice error={failed.error} what="spend" />;
   else if (provider.data && service.data && team.data) {
     const p = provider.data;
+    // the line is the recurring spend the forecast learns from; credits and adjustments are their own series
     const history: Metrics = {
       series_id: "cost:total",
       start: p.daily[0] ? `${p.daily[0].day}T00:00:00Z` : new Date().toISOString(),
       end: p.through ? `${p.through}T23:59:59Z` : new Date().toISOString(),
       step: 86400,
       agg: "sum",
-      points: p.daily.map((d) => ({ t: `${d.day}T00:00:00Z`, v: d.effective })),
+      points: p.daily.map((d) => ({ t: `${d.day}T00:00:00Z`, v: d.effective - (d.one_off ?? 0) })),
     };
+    const oneOff = p.daily.filter((d) => (d.one_off ?? 0) !== 0).map((d) => ({ day: d.day, value: d.one_off ?? 0 }));
     body = p.daily.length === 0 ? (
       <Empty testId="spend-empty">No cost records yet: collect a billing source (the demo source includes costs).</Empty>
     ) : (
       <>
-        <UsageChart mean={history} p95={undefined} forecast={forecast.data} unit={p.currency} title="Daily spend and its forecast" meanLabel="daily spend" />
+        <p className="muted small" data-testid="spend-period">
+          Daily spend {fmtDate(p.daily[0]?.day)} – {fmtDate(p.through)} and its forecast; the splits below are this month,{" "}
+          {fmtDate(p.period_start)} – {fmtDate(p.through)}.
+        </p>
+        <UsageChart mean={history} p95={undefined} forecast={forecast.data} unit={p.currency} title="Daily spend before credits, and its forecast" meanLabel="daily spend before credits" />
+        {oneOff.length > 0 && (
+          <>
+            <h3>Credits and adjustments</h3>
+            <SignedBars days={oneOff} currency={p.currency} title="Credits and adjustments per charge day" testId="credits-chart" />
+          </>
+        )}
         <div className="grid-3">
           <Split spend={p} title="By provider" link={(n) => `/${queryString({ provider: n })}`} />
           <Split spend={service.data} title="By service" link={() => "/reports"} />
@@ -196,7 +258,7 @@ function SpendSection() {
   }
   return (
     <section className="card" aria-labelledby="spend-title" data-testid="spend">
-      <h2 id="spend-title">Spend, month to date</h2>
+      <h2 id="spend-title">Spend: daily history and forecast, this month by provider, service and team</h2>
       {body}
     </section>
   );
