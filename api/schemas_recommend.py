@@ -124,6 +124,11 @@ class RunwayRead(BaseModel):
     flagged: bool = Field(description="P90 runway shorter than the procurement lead time")
     method: str
     title: str
+    severity: Literal["over", "critical", "warning", "uncertain", "ok"] = Field(
+        description="over: already past the threshold; critical: P50 inside the lead time; warning: only P90 inside "
+        "it; uncertain: P90 inside it but the band is noise or the forecast's live accuracy is poor; ok: neither"
+    )
+    severity_reason: str = Field(description="Why, in words, with the forecast's reach when it falls short")
 
 
 class RunwayPage(BaseModel):

@@ -2233,6 +2233,17 @@ export interface components {
             p90_days: number | null;
             /** Resource Key */
             resource_key: string;
+            /**
+             * Severity
+             * @description over: already past the threshold; critical: P50 inside the lead time; warning: only P90 inside it; uncertain: P90 inside it but the band is noise or the forecast's live accuracy is poor; ok: neither
+             * @enum {string}
+             */
+            severity: "over" | "critical" | "warning" | "uncertain" | "ok";
+            /**
+             * Severity Reason
+             * @description Why, in words, with the forecast's reach when it falls short
+             */
+            severity_reason: string;
             /** Threshold */
             threshold: number;
             /** Title */
