@@ -69,6 +69,11 @@ class RecommendationRead(BaseModel):
     implemented_at: datetime | None
     verified_at: datetime | None
     dismissed_at: datetime | None
+    resource_name: str | None = Field(None, description="The resource's name; null for groups and commitments")
+    monthly_cost_change: float = Field(
+        0.0, description="USD a month, effective: positive for an upsize or scale-out, negative for a saving"
+    )
+    risk_change: str = Field("", description="What the change prevents (upsizes) or the risk it takes on (savings)")
 
 
 class RecommendationDetail(RecommendationRead):

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { describe as words, fmtCostChange, humanKey } from "./components/RecommendationList";
 import { ruleThresholds } from "./components/thresholds";
 import { inDomain } from "./components/UsageChart";
 import { fmtAxisTime, fmtDate, fmtDateTime, timeAxisName } from "./format";
@@ -38,5 +39,12 @@ describe("units, zones and periods", () => {
     expect(quarterName("2027-01-01")).toBe("Q1 2027");
     expect(quarterName("2026-10-01")).toBe("Q4 2026");
     expect(lastDay("2027-04-01")).toBe("2027-03-31");
+  });
+
+  it("gives evidence in words with units, and money with its sign", () => {
+    expect(humanKey("cpu_p95")).toBe("CPU p95");
+    expect(words({ cpu_p95: 12.5, mem_max: 40 }, "percent")).toBe("CPU p95 12.5%, memory max 40%");
+    expect(fmtCostChange(120)).toMatch(/^\+\$120\/month$/);
+    expect(fmtCostChange(-45)).toMatch(/^−\$45\/month$/);
   });
 });

@@ -111,6 +111,59 @@ async function noSidewaysScroll(page, label) {
   if (overflow > 1) fail(`${label}: at ${page.viewportSize().width} px the page scrolls sideways by ${overflow} px`);
 }
 
+/** No element reaches past the viewport's right edge, unless a scrolling or clipping box holds it. */
+async function nothingWiderThanViewport(page, label) {
+  const wide = await page.evaluate(() => {
+    const width = window.innerWidth;
+    const held = (el) => {
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden|clip)/.test(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    return [...document.querySelectorAll("body *")]
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.right > width + 1 && !held(el);
+      })
+      .slice(0, 5)
+      .map((el) => `<${el.tagName.toLowerCase()} class="${el.className}"> ${(el.textContent ?? "").trim().slice(0, 40)}`);
+  });
+  if (wide.length) fail(`${label}: at ${page.viewportSize().width} px these reach past the viewport:\n  ${wide.join("\n  ")}`);
+}
+
+/** A utilisation chart stays inside 0-100%, names its time zone and has a threshold line; its tooltip names the zone. */
+async function assertUnitsAndZone(page, label) {
+  const chart = page.locator('[data-testid="usage-chart"]').first();
+  const extent = ((await chart.getAttribute("data-y-extent")) ?? "").split(",").map(Number);
+  if (extent.length !== 2 || extent.some((v) => !Number.isFinite(v))) fail(`${label}: the chart's y axis range is unknown (${extent})`);
+  if (extent[0] < 0 || extent[1] > 100) fail(`${label}: a utilisation axis runs ${extent[0]}-${extent[1]}%, outside 0-100%`);
+  const zone = (await page.locator('[data-testid="chart-zone"]').first().innerText()).trim();
+  if (!zone.includes("UTC")) fail(`${label}: the chart does not name its time zone (${zone})`);
+  await expectVisible(page, '[data-testid="threshold-legend"]', `${label}: a threshold line`);
+  const box = await chart.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4);
+  const tip = chart.locator("div", { hasText: /\d{1,2}:\d{2}/ }).last();
+  await tip.waitFor({ state: "visible" }).catch(() => fail(`${label}: no tooltip on hover`));
+  const text = await tip.innerText();
+  if (!text.includes("UTC")) fail(`${label}: the tooltip does not name the time zone: ${text.slice(0, 80)}`);
+  log(`${label}: y axis ${extent.join("-")}%, times in UTC on axis and tooltip, threshold line drawn`);
+}
+
+/** Every item names its resource and links to its page (groups, commitments and budgets have no page). */
+async function assertLinkedToResources(page, item, link) {
+  const found = await page.evaluate(([itemId, linkId]) => [...document.querySelectorAll(`[data-testid="${itemId}"]`)].map((el) => {
+    const a = el.querySelector(`[data-testid="${linkId}"]`);
+    return { tag: a?.tagName ?? "", text: (a?.textContent ?? "").trim(), href: a?.getAttribute("href") ?? "" };
+  }), [item, link]);
+  if (!found.length) fail(`no ${item} listed`);
+  const unlinked = found.filter((f) => !(f.tag === "A" && /^\/resources\/\d+$/.test(f.href)) && !/^(group|commitment|budget):/.test(f.text));
+  if (unlinked.length) fail(`${unlinked.length} of ${found.length} ${item}s do not link to their resource: ${JSON.stringify(unlinked.slice(0, 3))}`);
+  log(`every ${item} (${found.length}) names and links its resource`);
+}
+
+const SEVERITY_RANK = { "already over": 0, critical: 1, warning: 2, uncertain: 3, ok: 4 };
+
 /** An hourly `timestamp,value` CSV with a daily cycle, for the upload. */
 function sampleCsv(file) {
   const t0 = Date.UTC(2026, 9, 1);
@@ -168,6 +221,26 @@ async function viewerChecks(page, base, token) {
     fail("commitment coverage is unavailable without saying why");
   }
   log(`executive: budget row shown; commitment coverage ${coverage.includes("chart") ? "charted" : "explained as unavailable"}`);
+  // Executive figures: calendar periods with their dates, and intervals of non-zero width.
+  for (const kpi of ["month", "quarter"]) {
+    await expectVisible(page, `[data-testid="kpi-${kpi}-interval"]`, `the ${kpi}'s forecast interval`);
+    const text = await page.locator(`[data-testid="kpi-${kpi}-interval"]`).innerText();
+    const [lo, hi] = [...text.matchAll(/-?[$€£][\d,.]+|-?[\d,.]+\s?[$€£]/g)].slice(0, 2).map((m) => Number(m[0].replace(/[^\d.-]/g, "")));
+    if (!(hi > lo)) fail(`the ${kpi}'s 80% interval has no width: "${text}"`);
+    const dates = (await page.locator(`[data-testid="kpi-${kpi}-dates"]`).innerText()).trim();
+    if (!/\d{4}/.test(dates)) fail(`the ${kpi}'s forecast does not show its dates: "${dates}"`);
+    log(`executive: ${kpi} ${dates}, ${text.trim()}`);
+  }
+  const zones = await page.locator('[data-testid="chart-zone"]').allInnerTexts();
+  if (!zones.length || zones.some((z) => !z.includes("UTC"))) fail(`the spend chart does not name its time zone: ${zones}`);
+
+  // Runway: most severe first, "already over" said, the forecast's reach stated.
+  await page.goto(base);
+  await expectVisible(page, '[data-testid="runway-item"]', "the runway list");
+  const severities = (await page.locator('[data-testid="runway-severity"]').allInnerTexts()).map((t) => t.trim());
+  const ranks = severities.map((t) => SEVERITY_RANK[t] ?? fail(`unknown runway severity "${t}"`));
+  if (ranks.some((r, i) => i > 0 && r < ranks[i - 1])) fail(`the runway list is not ordered by severity: ${severities.join(", ")}`);
+  log(`runway ordered by severity: ${severities.join(", ")}`);
 
   // Phone width: every view fits without sideways scrolling.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -176,6 +249,7 @@ async function viewerChecks(page, base, token) {
     await expectVisible(page, ready, `the ${title} view at 390 px`);
     await page.waitForTimeout(200);
     await noSidewaysScroll(page, title);
+    await nothingWiderThanViewport(page, title);
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   log("every view fits a 390 px phone");
@@ -190,6 +264,11 @@ async function viewerChecks(page, base, token) {
   if (!kindOptions.includes("Busy CPU (test plug-in)") || !kindOptions.includes("Right-size"))
     fail(`the Kind filter offers ${JSON.stringify(kindOptions)}, not the registry's kinds`);
   if (await page.locator('[data-testid="rec-accept"], [data-testid="rec-dismiss"]').count()) fail("a viewer sees accept/dismiss buttons");
+  await assertLinkedToResources(page, "recommendation", "rec-resource");
+  await page.goto(new URL("/executive", base).href);
+  await expectVisible(page, '[data-testid="opportunity"]', "the largest opportunities");
+  await assertLinkedToResources(page, "opportunity", "opportunity-resource");
+  await page.goto(new URL("/recommendations", base).href);
   await page.goto(new URL("/admin", base).href);
   const forbidden = page.locator('[data-testid="forbidden"]');
   await forbidden.waitFor({ state: "visible" });
@@ -230,6 +309,7 @@ async function viewerChecks(page, base, token) {
   }
   if (!opened) fail("no resource of the filtered overview shows a forecast band");
   await assertChart(page, `resource ${opened} at 1280 px`);
+  await assertUnitsAndZone(page, `resource ${opened}`);
   await expectVisible(page, '[data-testid="accuracy-panel"]', "the accuracy panel");
   const weights = await firstVisible(page, ['[data-testid="member-weights"]', '[data-testid="weights-unavailable"]'], "the ensemble members");
   if (weights.includes("unavailable") && (await page.locator(weights).innerText()).includes("ensemble")) {
@@ -244,6 +324,7 @@ async function viewerChecks(page, base, token) {
   await page.waitForTimeout(400);
   await assertChart(page, `resource ${opened} at 390 px`);
   await noSidewaysScroll(page, "resource page");
+  await nothingWiderThanViewport(page, "resource page");
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.locator('[data-testid="back"]').click();
   await page.waitForURL(overviewUrl);

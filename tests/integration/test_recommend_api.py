@@ -108,6 +108,9 @@ def test_refresh_needs_an_editor_and_finds_every_kind_with_its_evidence(env: Env
     assert big["evidence"]["percentile"] == "cpu p95, memory max" and big["evidence"]["headroom"] == 0.2
     assert big["evidence"]["projected_utilisation"] == pytest.approx({"cpu": 40.0, "memory": 80.0})
     assert big["risk"] == 2  # projected 80% reaches the 60% and 75% bands
+    # money both ways, and the resource named: a saving is a negative monthly cost change with the risk it takes on
+    assert big["monthly_cost_change"] == -438.0 and big["risk_change"].startswith("performance risk medium")
+    assert big["resource_name"] and big["resource_pk"] is not None
     for rec in recs.values():
         assert set(rec["evidence"]) >= EVIDENCE
         assert rec["reasons"] and rec["status"] == "open"

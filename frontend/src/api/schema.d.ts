@@ -1864,6 +1864,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Monthly Cost Change
+             * @description USD a month, effective: positive for an upsize or scale-out, negative for a saving
+             * @default 0
+             */
+            monthly_cost_change: number;
+            /**
              * Monthly Savings Effective
              * @description USD a month at the effective (amortised) price paid
              */
@@ -1890,6 +1896,11 @@ export interface components {
              * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
              */
             resource_key: string;
+            /**
+             * Resource Name
+             * @description The resource's name; null for groups and commitments
+             */
+            resource_name?: string | null;
             /** Resource Pk */
             resource_pk: number | null;
             /**
@@ -1897,6 +1908,12 @@ export interface components {
              * @description performance risk 0 (none) .. 4 (high)
              */
             risk: number;
+            /**
+             * Risk Change
+             * @description What the change prevents (upsizes) or the risk it takes on (savings)
+             * @default
+             */
+            risk_change: string;
             /**
              * Status
              * @enum {string}
@@ -1975,6 +1992,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Monthly Cost Change
+             * @description USD a month, effective: positive for an upsize or scale-out, negative for a saving
+             * @default 0
+             */
+            monthly_cost_change: number;
+            /**
              * Monthly Savings Effective
              * @description USD a month at the effective (amortised) price paid
              */
@@ -2001,6 +2024,11 @@ export interface components {
              * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
              */
             resource_key: string;
+            /**
+             * Resource Name
+             * @description The resource's name; null for groups and commitments
+             */
+            resource_name?: string | null;
             /** Resource Pk */
             resource_pk: number | null;
             /**
@@ -2008,6 +2036,12 @@ export interface components {
              * @description performance risk 0 (none) .. 4 (high)
              */
             risk: number;
+            /**
+             * Risk Change
+             * @description What the change prevents (upsizes) or the risk it takes on (savings)
+             * @default
+             */
+            risk_change: string;
             /**
              * Status
              * @enum {string}

@@ -281,8 +281,20 @@ function TopOpportunities() {
       ) : (
         <ol className="runway-list">
           {recs.data.items.map((r) => (
-            <li key={r.id}>
-              <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{r.title}</Link>
+            <li key={r.id} data-testid="opportunity">
+              <span>
+                <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{r.title}</Link>{" "}
+                <span className="muted small">
+                  on{" "}
+                  {r.resource_pk !== null && r.resource_pk !== undefined ? (
+                    <Link to={`/resources/${r.resource_pk}`} data-testid="opportunity-resource">
+                      {r.resource_name || r.resource_key}
+                    </Link>
+                  ) : (
+                    <span data-testid="opportunity-resource">{r.resource_key}</span>
+                  )}
+                </span>
+              </span>
               <b>{fmtMoney(r.monthly_savings_effective)}/mo</b>
             </li>
           ))}

@@ -101,7 +101,7 @@ function Recommendations({ params, role }: { params: URLSearchParams; role: Role
       <h1 className="page-title">Recommendations</h1>
       <section className="card" aria-labelledby="recs-list-title" data-testid="recommendations">
         <div className="section-head">
-          <h2 id="recs-list-title">{recs.data ? `${total.toLocaleString()} recommendations` : "Recommendations"}</h2>
+          <h2 id="recs-list-title">{recs.data ? `${total.toLocaleString()} recommendation${total === 1 ? "" : "s"}` : "Recommendations"}</h2>
           <div className="actions">
             <button type="button" onClick={() => void exportCsv()} data-testid="export-recommendations">
               Export CSV
