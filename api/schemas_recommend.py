@@ -263,6 +263,13 @@ class MonthToDate(BaseModel):
     by_provider: list[ProviderSpend]
 
 
+class RunRateRead(BaseModel):
+    monthly: float
+    start: date = Field(description="First charge day of the week it is measured on")
+    end: date = Field(description="The day after its last (exclusive)")
+    resources: int
+
+
 class SummaryRead(BaseModel):
     as_of: datetime
     last_refresh: datetime | None
@@ -275,3 +282,6 @@ class SummaryRead(BaseModel):
     forecast_next_quarter: ForecastSpend
     forecast_next_quarter_by_provider: list[ProviderForecastSpend]
     spend_month_to_date: MonthToDate
+    monthly_run_rate: RunRateRead | None = Field(
+        None, description="USD a month at the last settled week's spend, credits left out; the scenarios' baseline"
+    )

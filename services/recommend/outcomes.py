@@ -17,6 +17,7 @@ from services.costs.cost_series import (
     period_total,
     recurring_credits,
 )
+from services.costs.run_rate import monthly_run_rate
 from services.db.models import CostRow, RecommendationRow, ResourceRow
 from services.recommend.base import HOURS_PER_MONTH
 from services.recommend.inputs import billed_days, stored_forecast
@@ -199,7 +200,16 @@ def summary(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
             for p in session.scalars(select(CostRow.provider).distinct().order_by(CostRow.provider))
         ],
         "spend_month_to_date": month_to_date(session, now=when),
+        "monthly_run_rate": run_rate_view(session, now=when),
     }
+
+
+def run_rate_view(session: Session, *, now: datetime) -> dict[str, Any] | None:
+    """The fleet's monthly run rate (services.costs.run_rate), the baseline cost the scenarios start from."""
+    rate = monthly_run_rate(session, today=now.date())
+    if rate is None:
+        return None
+    return {"monthly": round(rate.total, 2), "start": rate.start, "end": rate.end, "resources": len(rate.per_resource)}
 
 
 def _empty(kind: str) -> dict[str, Any]:

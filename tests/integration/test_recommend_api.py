@@ -306,6 +306,22 @@ def test_scenarios_saved_compared_and_deleted(env: Env) -> None:
     assert r.status_code == 404 and "no scenario" in r.json()["detail"]
 
 
+def test_the_scenario_baseline_is_the_executive_run_rate(env: Env) -> None:
+    # a week of bills for the two staging machines, then one still-filling day: the run rate is the settled week
+    today = env.now.date()
+    lines = [cost_line(today - timedelta(days=n), amount, rid) for n in range(1, 9)
+             for rid, amount in (("i-idle", "3.00"), ("i-spare", "12.00"))]
+    lines.append(credit_line(today - timedelta(days=3), "-50"))  # one-off: not part of a rate
+    with session_scope(env.settings.database_url) as session:
+        upsert_costs(session, "test", lines)
+    rate = env.get("/api/summary")["monthly_run_rate"]  # type: ignore[index]
+    assert rate["monthly"] == pytest.approx(15.0 * 730 / 24, abs=0.01) and rate["resources"] == 2
+    body = {"name": "flat", "growth": {"percent_per_month": 0}, "months": 2, "environment": "staging"}
+    sid = env.post("/api/scenarios", json=body)["id"]  # type: ignore[index]
+    months = env.get(f"/api/scenarios/{sid}/compare")["months"]  # type: ignore[index]
+    assert months[0]["baseline_cost"] == pytest.approx(rate["monthly"], abs=0.01)  # one baseline-cost function
+
+
 def test_budget_runway_from_the_stored_cost_forecast(env: Env) -> None:
     today = env.now.date()
     first = date(today.year, today.month, 1)

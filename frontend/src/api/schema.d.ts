@@ -2224,6 +2224,25 @@ export interface components {
             /** Severity */
             severity?: ("critical" | "warning" | "info") | null;
         };
+        /** RunRateRead */
+        RunRateRead: {
+            /**
+             * End
+             * Format: date
+             * @description The day after its last (exclusive)
+             */
+            end: string;
+            /** Monthly */
+            monthly: number;
+            /** Resources */
+            resources: number;
+            /**
+             * Start
+             * Format: date
+             * @description First charge day of the week it is measured on
+             */
+            start: string;
+        };
         /** RunwayPage */
         RunwayPage: {
             /**
@@ -2606,6 +2625,8 @@ export interface components {
             identified_monthly_savings_list: number;
             /** Last Refresh */
             last_refresh: string | null;
+            /** @description USD a month at the last settled week's spend, credits left out; the scenarios' baseline */
+            monthly_run_rate?: components["schemas"]["RunRateRead"] | null;
             /**
              * Not Counted Twice
              * @description Savings set aside because another one covers the same resource

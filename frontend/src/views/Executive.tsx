@@ -187,6 +187,17 @@ function Headline() {
           testId="kpi-quarter"
         />
         <Kpi
+          label="Monthly run rate"
+          value={s.monthly_run_rate ? fmtMoney(s.monthly_run_rate.monthly, cur) : "not available"}
+          sub={
+            s.monthly_run_rate
+              ? `at the spend of ${fmtDate(s.monthly_run_rate.start)} – ${fmtDate(lastDay(s.monthly_run_rate.end))}, credits left out; the scenarios' baseline`
+              : "no cost records yet"
+          }
+          to="/scenarios"
+          testId="kpi-run-rate"
+        />
+        <Kpi
           label="Savings identified"
           value={`${fmtMoney(s.identified_monthly_savings_effective, cur)}/mo`}
           sub={`${fmtMoney(s.identified_monthly_savings_list, cur)}/mo at list price; ${s.not_counted_twice} overlapping not counted twice`}
