@@ -251,8 +251,13 @@ async function viewerChecks(page, base, token) {
     await noSidewaysScroll(page, title);
     await nothingWiderThanViewport(page, title);
   }
+  // the navigation is a menu on a phone: closed, it hides the views; open, it lists them
+  if (await page.locator('[data-testid="nav-executive"]').isVisible()) fail("at 390 px the navigation is not collapsed into a menu");
+  await page.locator('[data-testid="menu-toggle"]').click();
+  await page.locator('[data-testid="nav-executive"]').click();
+  await page.waitForURL((u) => u.pathname === "/executive");
   await page.setViewportSize({ width: 1280, height: 900 });
-  log("every view fits a 390 px phone");
+  log("every view fits a 390 px phone; the navigation is a menu there");
 
   // A viewer sees no admin action, and an admin URL says which role it needs.
   if (await page.locator('[data-testid="nav-admin"]').count()) fail("a viewer sees the Admin link");
@@ -381,6 +386,13 @@ async function editorChecks(page, base, token, artifacts) {
   const heading = await page.locator('[data-testid="scenario-compare"] h2').innerText();
   await assertAccessible(page, "scenario comparison");
   log(`scenario created: ${heading}, cost ${await page.locator('[data-testid="scenario-cost"]').innerText()}`);
+  // One baseline cost: the scenario's first month is the executive view's monthly run rate.
+  const baseline = (await page.locator('[data-testid="scenario-baseline-month"]').innerText()).trim();
+  await page.goto(new URL("/executive", base).href);
+  await expectVisible(page, '[data-testid="kpi-run-rate"] .value', "the executive run rate");
+  const runRate = (await page.locator('[data-testid="kpi-run-rate"] .value').innerText()).trim();
+  if (baseline !== runRate) fail(`the scenario baseline ${baseline} differs from the executive run rate ${runRate}`);
+  log(`scenario baseline ${baseline} = executive monthly run rate ${runRate}`);
 
   // Upload a CSV and see its forecast and backtest.
   const file = path.join(artifacts, "upload.csv");
