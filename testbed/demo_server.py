@@ -102,7 +102,9 @@ def seed(
 def issue_tokens(env: dict[str, str]) -> dict[str, str]:
     tokens = {}
     for role in ROLES:
-        args = [str(HEADROOM), "token", "create", "--name", f"demo-{role}", "--role", role, "--quiet"]
+        # one user per role, so a viewer's page names the viewer, not the demo's admin
+        args = [str(HEADROOM), "token", "create", "--name", f"demo-{role}", "--role", role, "--email",
+                f"demo-{role}@localhost", "--quiet"]
         token = run(args, env).strip()
         if not token.startswith("hdr_"):
             raise DemoError(f"`headroom token create --quiet` printed {token!r}, not a token")

@@ -36,15 +36,17 @@ def risk_change(row: RecommendationRow) -> str:
     observed: Mapping[str, Any] = evidence.get("observed") or {}
     projected: Mapping[str, Any] = evidence.get("projected_utilisation") or {}
     peak: Mapping[str, Any] = evidence.get("forecast_peak") or {}
-    if monthly_cost_change(row) > 0 or row.finding in ("under_provisioned", "at_risk"):
+    if row.kind == "runway":
+        if row.finding == "at_risk":
+            return "acting on it prevents running out of capacity inside the lead time"
+        return "nothing to prevent: it stays below its threshold inside the lead time"
+    if monthly_cost_change(row) > 0 or row.finding == "under_provisioned":
         parts = []
         for label, prefix in (("CPU", "cpu"), ("memory", "mem")):
             before = _percent_of(peak, prefix) or _percent_of(observed, prefix)
             after = _percent_of(projected, prefix)
             if before is not None and after is not None and before > after:
                 parts.append(f"{label} {before:.0f}% now or forecast, {after:.0f}% after")
-        if row.kind == "runway":
-            return "prevents running out of capacity: " + (row.title or "see the runway")
         return "prevents saturation: " + ("; ".join(parts) if parts else "more capacity than the usage needs")
     level = RISK_WORDS[row.risk] if 0 <= row.risk < len(RISK_WORDS) else str(row.risk)
     shares = [f"{k} {float(v):.0f}%" for k, v in projected.items() if isinstance(v, int | float)]

@@ -327,7 +327,13 @@ function BudgetPanel() {
   let body: ReactNode;
   if (budgets.isPending) body = <Loading what="budgets" />;
   else if (budgets.isError) body = <ErrorNotice error={budgets.error} what="budgets" onRetry={() => void budgets.refetch()} />;
-  else if (budgets.data.items.length === 0) body = <Empty testId="budgets-empty">{budgets.data.reason}</Empty>;
+  else if (budgets.data.items.length === 0)
+    body = (
+      <Empty testId="budgets-empty">
+        No monthly budget is set. An administrator sets budgets in Headroom&apos;s settings (see the Dashboard page of the
+        documentation, &ldquo;Budgets&rdquo;).
+      </Empty>
+    );
   else {
     const b: Budgets = budgets.data;
     body = (
