@@ -211,6 +211,9 @@ class ScenarioCompare(BaseModel):
     start: date
     resources: int
     skipped: list[str] = Field(description="Resources left out of the projection, with why")
+    fleet_monthly_cost: float = Field(
+        0.0, description="USD a month of the projected resources as they run today (billed run rate, else catalog)"
+    )
     baseline_total_cost: float
     scenario_total_cost: float
     total_cost_delta: float

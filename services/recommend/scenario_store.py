@@ -191,6 +191,8 @@ def comparison_view(comparison: Comparison, base: Baseline, start: date) -> dict
         "start": start,
         "resources": len(base.items),
         "skipped": base.skipped,
+        # the fleet as it runs today, before any scale-out the projection adds: the executive view's run rate
+        "fleet_monthly_cost": round(sum(i.hourly_price * i.count for i in base.items) * HOURS_PER_MONTH, 2),
         "baseline_total_cost": round(comparison.baseline.total_cost, 2),
         "scenario_total_cost": round(comparison.scenario.total_cost, 2),
         "total_cost_delta": round(comparison.total_cost_delta, 2),

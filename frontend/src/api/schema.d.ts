@@ -2306,6 +2306,12 @@ export interface components {
         ScenarioCompare: {
             /** Baseline Total Cost */
             baseline_total_cost: number;
+            /**
+             * Fleet Monthly Cost
+             * @description USD a month of the projected resources as they run today (billed run rate, else catalog)
+             * @default 0
+             */
+            fleet_monthly_cost: number;
             /** Months */
             months: components["schemas"]["MonthCompare"][];
             /** Resources */

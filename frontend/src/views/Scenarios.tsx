@@ -198,9 +198,9 @@ function Comparison({ id, canEdit, onDeleted }: { id: number; canEdit: boolean; 
               <dd>{cmp.data.resources}</dd>
             </div>
             <div>
-              <dt>Baseline, first month</dt>
+              <dt>Fleet today, a month</dt>
               <dd data-testid="scenario-baseline-month" title="the fleet's billed run rate: the executive view's monthly run rate">
-                {fmtMoney(cmp.data.months[0]?.baseline_cost)}
+                {fmtMoney(cmp.data.fleet_monthly_cost)}
               </dd>
             </div>
             <div>
