@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describe as words, fmtCostChange, humanKey } from "./components/RecommendationList";
+import { confidenceWords } from "./components/ForecastQuality";
 import { ruleThresholds } from "./components/thresholds";
 import { inDomain } from "./components/UsageChart";
 import { fmtAxisTime, fmtDate, fmtDateTime, timeAxisName } from "./format";
@@ -46,5 +47,12 @@ describe("units, zones and periods", () => {
     expect(words({ cpu_p95: 12.5, mem_max: 40 }, "percent")).toBe("CPU p95 12.5%, memory max 40%");
     expect(fmtCostChange(120)).toMatch(/^\+\$120\/month$/);
     expect(fmtCostChange(-45)).toMatch(/^−\$45\/month$/);
+  });
+
+  it("says the forecast's confidence in words beside its MASE", () => {
+    const words = confidenceWords(0.8, 2.17, "2026-11-06");
+    expect(words).toMatch(/^80% of actual values fell inside the 80% band since Nov 6, 2026 \(about as promised\)/);
+    expect(words).toMatch(/no better than repeating the last cycle/);
+    expect(confidenceWords(0.4, 0.6, "2026-11-06")).toMatch(/too narrow.*beats/);
   });
 });
