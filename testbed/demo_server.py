@@ -86,9 +86,9 @@ def seed(
         "HEADROOM_FRONTEND_DIST": str(FRONTEND / "dist"),
         "HEADROOM_PROVIDERS__DEMO__RESOURCES": str(resources),
         "HEADROOM_PROVIDERS__DEMO__DAYS": str(days),
-        # a monthly budget, so the executive view shows spend against it (the demo bills about $7-8 a day per
-        # resource: a month's spend comes close to it)
-        "HEADROOM_RECOMMEND__BUDGETS__TOTAL": str(240 * resources),
+        # a monthly budget, so the executive view shows spend against it (the demo bills about $12 a day per
+        # resource, less its monthly credits: a month's spend comes close to it)
+        "HEADROOM_RECOMMEND__BUDGETS__TOTAL": str(400 * resources),
     }
     ensure_frontend_built(env)
     cli = str(HEADROOM)
