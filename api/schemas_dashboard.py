@@ -56,7 +56,8 @@ class SpendPart(BaseModel):
 
 class SpendDay(BaseModel):
     day: date
-    effective: float
+    effective: float = Field(..., description="Effective cost of the day, credits and adjustments included")
+    one_off: float = Field(0.0, description="Of which credits and adjustments (negative for a credit)")
 
 
 class SpendRead(BaseModel):

@@ -71,6 +71,11 @@ class RecommendationRead(BaseModel):
     implemented_at: datetime | None
     verified_at: datetime | None
     dismissed_at: datetime | None
+    resource_name: str | None = Field(None, description="The resource's name; null for groups and commitments")
+    monthly_cost_change: float = Field(
+        0.0, description="USD a month, effective: positive for an upsize or scale-out, negative for a saving"
+    )
+    risk_change: str = Field("", description="What the change prevents (upsizes) or the risk it takes on (savings)")
 
 
 class RecommendationDetail(RecommendationRead):
@@ -130,6 +135,11 @@ class RunwayRead(BaseModel):
     flagged: bool = Field(description="P90 runway shorter than the procurement lead time")
     method: str
     title: str
+    severity: Literal["over", "critical", "warning", "uncertain", "ok"] = Field(
+        description="over: already past the threshold; critical: P50 inside the lead time; warning: only P90 inside "
+        "it; uncertain: P90 inside it but the band is noise or the forecast's live accuracy is poor; ok: neither"
+    )
+    severity_reason: str = Field(description="Why, in words, with the forecast's reach when it falls short")
 
 
 class RunwayPage(BaseModel):
@@ -209,6 +219,9 @@ class ScenarioCompare(BaseModel):
     start: date
     resources: int
     skipped: list[str] = Field(description="Resources left out of the projection, with why")
+    fleet_monthly_cost: float = Field(
+        0.0, description="USD a month of the projected resources as they run today (billed run rate, else catalog)"
+    )
     baseline_total_cost: float
     scenario_total_cost: float
     total_cost_delta: float
@@ -230,9 +243,12 @@ class ForecastSpend(BaseModel):
     series_id: str | None = None
     model: str | None = None
     as_of: str | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: date | None = Field(None, description="First day of the next calendar quarter")
+    period_end: date | None = Field(None, description="The day after the quarter's last (exclusive)")
     days_covered: int | None = None
+    credits: float | None = Field(
+        None, description="Recurring monthly credits expected in the period (negative), included in mean and bounds"
+    )
     mean: float | None = None
     lo80: float | None = None
     hi80: float | None = None
@@ -258,6 +274,13 @@ class MonthToDate(BaseModel):
     by_provider: list[ProviderSpend]
 
 
+class RunRateRead(BaseModel):
+    monthly: float
+    start: date = Field(description="First charge day of the week it is measured on")
+    end: date = Field(description="The day after its last (exclusive)")
+    resources: int
+
+
 class SummaryRead(BaseModel):
     as_of: datetime
     last_refresh: datetime | None
@@ -270,3 +293,6 @@ class SummaryRead(BaseModel):
     forecast_next_quarter: ForecastSpend
     forecast_next_quarter_by_provider: list[ProviderForecastSpend]
     spend_month_to_date: MonthToDate
+    monthly_run_rate: RunRateRead | None = Field(
+        None, description="USD a month at the last settled week's spend, credits left out; the scenarios' baseline"
+    )

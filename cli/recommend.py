@@ -24,7 +24,9 @@ LIST_COLUMNS = (
     "monthly_savings_effective",
     "risk",
 )
-RUNWAY_COLUMNS = ("resource_key", "metric", "current", "threshold", "p50_days", "p90_days", "lead_time_days", "flagged")
+RUNWAY_COLUMNS = (
+    "resource_key", "metric", "severity", "current", "threshold", "p50_days", "p90_days", "lead_time_days",
+)  # fmt: skip
 
 
 def register(cli: typer.Typer) -> None:
@@ -201,7 +203,7 @@ def runway_command(
     flagged: Annotated[bool, typer.Option("--flagged", help="Only runways shorter than the lead time")] = False,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Capacity runway: P50/P90 days until each threshold, per resource and per group (shortest first)."""
+    """Capacity runway: P50/P90 days until each threshold, per resource and per group (most severe first)."""
     from services.recommend.store import runways
 
     with db_session() as session:

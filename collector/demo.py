@@ -2,56 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import numpy as np
 
 from collector.base import Collector
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
+from collector.demo_costs import cost_records
 from collector.demo_fleet import ACCOUNTS, DEMO_GROUPS, UTC_OFFSET_HOURS, DemoGroup, DemoMachine, build_fleet
+from collector.demo_random import key as _key
+from collector.demo_random import normal as _normal
+from collector.demo_random import uniform as _uniform
 from collector.records import METRICS, CostRecord, Resource, SampleBatch, SeriesRef
 
 DAY = 86_400
 SATURATION_CYCLE_DAYS = 56  # saturating machines grow for 8 weeks, then get fixed (restart, scale-out)
-SERVICE_NAMES = {
-    "aws": "Amazon Elastic Compute Cloud",
-    "gcp": "Compute Engine",
-    "azure": "Virtual Machines",
-    "onprem": "On-Premises Compute",
-}
 BURSTY = ("web", "api", "database", "batch", "saturating_cpu", "saturating_memory")
-_MASK64 = (1 << 64) - 1
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser on uint64 arrays: a counter-based hash, so any sample can be drawn alone."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
-def _key(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest(), "little")
-
-
-def _uniform(key: int, counter: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) numbers, one per counter value, fixed by (key, counter) alone."""
-    k = np.uint64(key)
-    with np.errstate(over="ignore"):
-        z = _mix(_mix(counter.astype(np.uint64) ^ k) + k)
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def _normal(key: int, counter: np.ndarray) -> np.ndarray:
-    """Standard normal numbers by Box-Muller from two independent uniform streams."""
-    u1 = _uniform(key, counter)
-    u2 = _uniform((key * 0x9E3779B97F4A7C15 + 1) & _MASK64, counter)
-    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
 
 class _Clock:
@@ -233,47 +201,5 @@ class DemoCollector(Collector):
         return [d for d in days if lo <= datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() < hi]
 
     def collect_costs(self, since: datetime | None, until: datetime) -> Iterator[CostRecord]:
-        """One Usage line per machine per day; a Credit line per cloud account on the 1st of each month."""
-        days = self.cost_days(since, until)
-        accounts = sorted({(m.provider, m.account) for m in self.fleet if m.provider != "onprem"})
-        for day in days:
-            for m in self.fleet:
-                entry = m.entry
-                list_cost = entry.hourly_price * 24.0
-                effective = (entry.price_1y or entry.hourly_price) * 24.0 if m.committed else list_cost
-                yield CostRecord(
-                    provider=m.provider,
-                    charge_period_start=day,
-                    charge_period_end=day + timedelta(days=1),
-                    billed_cost=_money(effective),
-                    effective_cost=_money(effective),
-                    list_cost=_money(list_cost),
-                    charge_category="Usage",
-                    service_name=SERVICE_NAMES[m.provider],
-                    resource_id=m.resource_id,
-                    region_id=m.region,
-                    sub_account_id=m.account,
-                    tags={**m.tags, **({"commitment": "1y"} if m.committed else {})},
-                    source=self.name,
-                )
-            if day.day != 1:
-                continue
-            for provider, account in accounts:
-                u = _uniform(_key(self.settings.seed, account, "credit"), np.array([0]))[0]
-                credit = -(40.0 + 160.0 * float(u))
-                yield CostRecord(
-                    provider=provider,
-                    charge_period_start=day,
-                    charge_period_end=day + timedelta(days=1),
-                    billed_cost=_money(credit),
-                    effective_cost=_money(credit),
-                    list_cost=Decimal("0"),
-                    charge_category="Credit",
-                    service_name=SERVICE_NAMES[provider],
-                    sub_account_id=account,
-                    source=self.name,
-                )
-
-
-def _money(amount: float) -> Decimal:
-    return Decimal(f"{amount:.6f}")
+        """The demo bill (collector/demo_costs.py) of the whole days of the history that start in [since, until)."""
+        yield from cost_records(self.fleet, self.cost_days(since, until), self.settings.seed, self.name)

@@ -71,7 +71,9 @@ class TrainingSettings(BaseModel):
     stale_after_days: int = Field(
         7, ge=1, le=30, description="A candidate is served anyway when the active model's forecast is this old."
     )
-    cost_horizon_days: int = Field(92, ge=1, le=365, description="Daily cost forecast horizon.")
+    cost_horizon_days: int = Field(
+        184, ge=1, le=366, description="Daily cost forecast horizon: 184 days always reach the next quarter's end."
+    )
     cost_history_days: int = Field(365, ge=28, le=1095, description="Days of cost history a model is fitted on.")
     cost_min_history_days: int = Field(28, ge=14, le=365, description="Shorter cost series get no forecast.")
     anomaly_lookback_days: int = Field(14, ge=1, le=90, description="Window the anomaly refresh re-examines.")

@@ -74,17 +74,21 @@ def seed(
 ) -> dict[str, str]:
     """Migrate, collect the demo source, train, refresh recommendations; returns the environment used."""
     check_tools()
+    extra = extra_env or {}
+    # this checkout's code first: the console script may belong to another checkout's editable install
+    python_path = os.pathsep.join(p for p in (str(REPO), extra.get("PYTHONPATH"), os.environ.get("PYTHONPATH")) if p)
     env = {
         **os.environ,
-        **(extra_env or {}),
+        **extra,
+        "PYTHONPATH": python_path,
         "HEADROOM_DATA_DIR": str(data_dir),
         "HEADROOM_CONFIG_DIR": str(REPO / "config"),
         "HEADROOM_FRONTEND_DIST": str(FRONTEND / "dist"),
         "HEADROOM_PROVIDERS__DEMO__RESOURCES": str(resources),
         "HEADROOM_PROVIDERS__DEMO__DAYS": str(days),
-        # a monthly budget, so the executive view shows spend against it (the demo spends about $5-7 a day
-        # per resource)
-        "HEADROOM_RECOMMEND__BUDGETS__TOTAL": str(180 * resources),
+        # a monthly budget, so the executive view shows spend against it (the demo bills about $12 a day per
+        # resource, less its monthly credits: a month's spend comes close to it)
+        "HEADROOM_RECOMMEND__BUDGETS__TOTAL": str(400 * resources),
     }
     ensure_frontend_built(env)
     cli = str(HEADROOM)
@@ -98,7 +102,9 @@ def seed(
 def issue_tokens(env: dict[str, str]) -> dict[str, str]:
     tokens = {}
     for role in ROLES:
-        args = [str(HEADROOM), "token", "create", "--name", f"demo-{role}", "--role", role, "--quiet"]
+        # one user per role, so a viewer's page names the viewer, not the demo's admin
+        args = [str(HEADROOM), "token", "create", "--name", f"demo-{role}", "--role", role, "--email",
+                f"demo-{role}@localhost", "--quiet"]
         token = run(args, env).strip()
         if not token.startswith("hdr_"):
             raise DemoError(f"`headroom token create --quiet` printed {token!r}, not a token")

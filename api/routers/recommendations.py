@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.orm import object_session
 
 from api.deps import CurrentPrincipal, EditorPrincipal, MetricStoreDep, RowId, SessionDep, SettingsDep
 from api.schemas_recommend import (
@@ -35,6 +36,7 @@ from services.plugins import PluginError
 from services.recommend import scenario_store, store
 from services.recommend.config import GROUP_FIELDS
 from services.recommend.engine import run_fleet
+from services.recommend.money import monthly_cost_change, resource_names, risk_change
 from services.recommend.outcomes import VerificationError, summary, verify
 from services.recommend.registry import RECOMMENDERS, check_kinds
 from services.recommend.store import LifecycleError, NotFoundError
@@ -43,8 +45,18 @@ GROUP_PATTERN = f"^({'|'.join(GROUP_FIELDS)}|tag:.+)$"
 router = APIRouter(tags=["recommendations"])
 
 
-def _read(row: RecommendationRow) -> RecommendationRead:
-    return RecommendationRead.model_validate(row)
+def _read(row: RecommendationRow, names: dict[int, str] | None = None) -> RecommendationRead:
+    """A stored recommendation with its money both ways and its resource's name (looked up when not given)."""
+    if names is None:
+        session = object_session(row)
+        names = resource_names(session, [row.resource_pk]) if session is not None else {}
+    return RecommendationRead.model_validate(row).model_copy(
+        update={
+            "resource_name": names.get(row.resource_pk) if row.resource_pk is not None else None,
+            "monthly_cost_change": monthly_cost_change(row),
+            "risk_change": risk_change(row),
+        }
+    )
 
 
 def _actor(principal: Principal) -> str:
@@ -96,7 +108,8 @@ def read_recommendations(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return RecommendationPage(items=[_read(r) for r in rows], total=total, page=page, size=size)
+    names = resource_names(session, [r.resource_pk for r in rows])
+    return RecommendationPage(items=[_read(r, names) for r in rows], total=total, page=page, size=size)
 
 
 @router.get("/recommendations/skipped", response_model=SkipPage)

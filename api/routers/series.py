@@ -123,7 +123,7 @@ def read_spend(
     return SpendRead(
         by=by, currency=split.currency, period_start=split.start, through=split.through,
         month_to_date=split.total, parts=[SpendPart(name=n, effective=v) for n, v in split.parts],
-        daily=[SpendDay(day=d, effective=v) for d, v in split.daily],
+        daily=[SpendDay(day=d, effective=v, one_off=round(o, 6)) for d, v, o in split.daily],
     )
 
 

@@ -1,10 +1,11 @@
 // The page: sign-in until a token is accepted, then the shell (navigation, who is signed in) and one view.
 import { useQuery } from "@tanstack/react-query";
-import { lazy, Suspense, useEffect } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, unwrap, type Me } from "./api/client";
 import type { Auth } from "./auth";
 import { Link } from "./components/Link";
 import { SignIn } from "./components/SignIn";
+import { ZonePicker } from "./components/ZonePicker";
 import { ErrorNotice, Forbidden, Loading } from "./components/StateViews";
 import { useRoute, type ViewName } from "./urlState";
 import { OverviewView } from "./views/Overview";
@@ -70,6 +71,9 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
     document.title = `${TITLES[route.view]} · Headroom`;
   }, [route.view]);
   const role = me.data?.role;
+  // on a phone the views sit behind a menu button; opening a view closes it
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [route.view, route.id]);
 
   return (
     <div className="app">
@@ -80,6 +84,7 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
         <div className="brand">
           <span className="logo" aria-hidden="true" /> Headroom
         </div>
+        <ZonePicker />
         <div className="who" data-testid="who">
           {me.data && (
             <>
@@ -96,8 +101,18 @@ function Dashboard({ auth, token }: { auth: Auth; token: string }) {
           </button>
         </div>
       </header>
-      <nav className="mainnav" aria-label="Views">
-        <ul>
+      <nav className={`mainnav${menuOpen ? " open" : ""}`} aria-label="Views">
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="views-menu"
+          onClick={() => setMenuOpen((o) => !o)}
+          data-testid="menu-toggle"
+        >
+          ☰ Menu: {NAV.find((n) => n.view === route.view)?.label ?? TITLES[route.view]}
+        </button>
+        <ul id="views-menu">
           {NAV.filter((n) => role && allows(role, n.need)).map((n) => (
             <li key={n.view}>
               <Link

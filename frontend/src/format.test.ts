@@ -23,6 +23,12 @@ describe("formatting and derived figures", () => {
     const items = [runway({ id: 1 }), runway({ id: 2, p50_days: 30, p90_days: 12 }), runway({ id: 3, p50_days: 9, p90_days: 4 })];
     expect(items.sort(byRunway).map((r) => r.id)).toEqual([3, 2, 1]);
     expect(runwayDays(null, 14)).toBe("> 14 days");
+    expect(runwayDays(0, 14)).toBe("already over");
+    expect(runwayDays(null, 6.95)).toBe("> 7 days");
+    // severity first: a noisy band inside the lead time ranks below a real exhaustion case
+    const noisy = runway({ id: 4, p50_days: null, p90_days: 0.5, severity: "uncertain" });
+    const real = runway({ id: 5, p50_days: 1.3, p90_days: 0.9, severity: "critical" });
+    expect([noisy, real].sort(byRunway).map((r) => r.id)).toEqual([5, 4]);
   });
 
   it("adds the forecast of the month's remaining days to the month to date", () => {

@@ -1,4 +1,5 @@
-// Number, money and date formatting (Intl), shared by every view.
+// Number, money and date formatting (Intl), shared by every view; times in the dashboard's one time zone.
+import { intlZone, zoneLabel } from "./timeZone";
 
 const compact = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const price = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 });
@@ -40,14 +41,33 @@ export function fmtValue(v: number | null | undefined, unit: string): string {
   return unit ? `${n} ${unit}` : n;
 }
 
+/** A moment with its zone: "Dec 5, 14:00 UTC". */
 export function fmtDateTime(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return new Date(ms).toLocaleString(undefined, {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: intlZone(), timeZoneName: "short",
+  });
 }
 
+/** A time-axis label without the zone (the axis name carries it): "14:00" within a day, else "Dec 5". */
+export function fmtAxisTime(ms: number): string {
+  const opts: Intl.DateTimeFormatOptions = { timeZone: intlZone(), hourCycle: "h23" };
+  const hm = new Date(ms).toLocaleTimeString(undefined, { ...opts, hour: "2-digit", minute: "2-digit" });
+  return hm === "00:00" ? new Date(ms).toLocaleDateString(undefined, { ...opts, month: "short", day: "numeric" }) : hm;
+}
+
+/** The name of a time axis: "time (UTC)". */
+export function timeAxisName(): string {
+  return `time (${zoneLabel()})`;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A calendar day ("2026-12-01") is shown as that day everywhere; a moment in the dashboard's zone. */
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return DASH;
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) : iso;
+  const timeZone = DATE_ONLY.test(iso) ? "UTC" : intlZone();
+  return Number.isFinite(t) ? new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric", timeZone }) : iso;
 }
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });

@@ -1,6 +1,6 @@
 """Cost per charge day from cost_records (the one query every daily cost view uses); the daily cost series the
 forecasts use (the fleet total and one per provider); the total of a daily cost forecast over a period (a month's
-rest, a quarter) with its interval."""
+rest, a calendar quarter) with its interval, and the recurring credits that forecast leaves out."""
 
 from __future__ import annotations
 
@@ -121,3 +121,42 @@ def period_total(mean: pd.Series, lower: dict[int, pd.Series], upper: dict[int, 
             low = max(low, 0.0)
         bounds[level] = (low, total + above)
     return PeriodTotal(days=int(inside.sum()), mean=total, bounds=bounds)
+
+
+def add_months(first: date, months: int) -> date:
+    """The 1st of the month `months` after the month of `first`."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def next_calendar_quarter(today: date) -> tuple[date, date]:
+    """[first day, first day after) of the calendar quarter after the one `today` is in (Jan-Mar, Apr-Jun, ...)."""
+    this_quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    start = add_months(this_quarter, 3)
+    return start, add_months(start, 3)
+
+
+RECUR_MONTHS = 2  # credits count as recurring when each of the last this many complete months had some
+
+
+def recurring_credits(session: Session, *, start: date, end: date, today: date, provider: str | None = None) -> float:
+    """The credits and adjustments expected in [start, end): when each of the RECUR_MONTHS complete months before
+    `today`'s month had such lines, their mean monthly total times the months whose 1st lies in [start, end);
+    else 0. The daily forecasts leave these one-off lines out (ONE_OFF_CATEGORIES), so a period's total adds them
+    back here. Negative for credits."""
+    this_month = today.replace(day=1)
+    totals = []
+    for back in range(RECUR_MONTHS, 0, -1):
+        month = add_months(this_month, -back)
+        query = select(func.sum(CostRow.effective_cost)).where(
+            CostRow.charge_period_start >= month,
+            CostRow.charge_period_start < add_months(month, 1),
+            CostRow.charge_category.in_(ONE_OFF_CATEGORIES),
+        )
+        if provider is not None:
+            query = query.where(CostRow.provider == provider)
+        totals.append(float(session.scalar(query) or 0.0))
+    if not all(totals):
+        return 0.0
+    firsts = sum(1 for n in range(0, 13) if start <= add_months(start.replace(day=1), n) < end)
+    return sum(totals) / len(totals) * firsts

@@ -40,12 +40,13 @@ class SpendSplit:
     currency: str
     total: float
     parts: list[tuple[str, float]]
-    daily: list[tuple[date, float]]
+    daily: list[tuple[date, float, float]]  # (charge day, effective cost, of which credits and adjustments)
 
 
 def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> SpendSplit:
     """Effective cost of the month to date split by provider, service, account, region or tag:<key>, and the
-    daily total over the last `days` days (the newest charge day anchors "today" when the data is older)."""
+    daily total (with its credits and adjustments apart) over the last `days` days (the newest charge day anchors
+    "today" when the data is older)."""
     anchor, newest = spend_anchor(session, today)
     start = anchor.replace(day=1)
     month = select(CostRow).where(CostRow.charge_period_start >= start, CostRow.charge_period_start <= anchor)
@@ -65,7 +66,10 @@ def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> Sp
             sums[name or "(none)"] += float(cost or 0)
     else:
         raise SpendQueryError(f"cannot split spend by {by!r}: use {', '.join(COLUMNS)} or tag:<key> (e.g. tag:team)")
-    daily = cost_by_day(session, start=anchor - timedelta(days=days - 1), end=anchor + timedelta(days=1))
+    first, end = anchor - timedelta(days=days - 1), anchor + timedelta(days=1)
+    daily = cost_by_day(session, start=first, end=end)["effective"]
+    recurring = cost_by_day(session, start=first, end=end, recurring_only=True)["effective"]
+    recurring = recurring.reindex(daily.index, fill_value=0.0)
     parts = sorted(sums.items(), key=lambda kv: -kv[1])
     return SpendSplit(
         start=start,
@@ -73,7 +77,7 @@ def spend_split(session: Session, *, by: str, today: date, days: int = 90) -> Sp
         currency=billing_currency(session),
         total=sum(v for _, v in parts),
         parts=parts,
-        daily=list(daily["effective"].items()),
+        daily=[(day, total, total - recurring[day]) for day, total in daily.items()],
     )
 
 

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
-from services.costs.cost_series import cost_by_day, period_total
+from services.costs.cost_series import (
+    COST_PROVIDER,
+    cost_by_day,
+    next_calendar_quarter,
+    period_total,
+    recurring_credits,
+)
+from services.costs.run_rate import monthly_run_rate
 from services.db.models import CostRow, RecommendationRow, ResourceRow
 from services.recommend.base import HOURS_PER_MONTH
 from services.recommend.inputs import billed_days, stored_forecast
@@ -193,7 +200,16 @@ def summary(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
             for p in session.scalars(select(CostRow.provider).distinct().order_by(CostRow.provider))
         ],
         "spend_month_to_date": month_to_date(session, now=when),
+        "monthly_run_rate": run_rate_view(session, now=when),
     }
+
+
+def run_rate_view(session: Session, *, now: datetime) -> dict[str, Any] | None:
+    """The fleet's monthly run rate (services.costs.run_rate), the baseline cost the scenarios start from."""
+    rate = monthly_run_rate(session, today=now.date())
+    if rate is None:
+        return None
+    return {"monthly": round(rate.total, 2), "start": rate.start, "end": rate.end, "resources": len(rate.per_resource)}
 
 
 def _empty(kind: str) -> dict[str, Any]:
@@ -220,7 +236,8 @@ def _one_per_resource(rows: list[RecommendationRow]) -> tuple[list[Recommendatio
 
 
 def forecast_spend(session: Session, *, now: datetime, series_id: str = COST_SERIES) -> dict[str, Any]:
-    """Forecast spend of the next 92 days (a quarter) from the stored daily cost forecast, or why it is missing."""
+    """Forecast spend of the next calendar quarter from the stored daily cost forecast, with the credits that recur
+    every month (services.costs.cost_series.recurring_credits), or why it is missing. period_end is exclusive."""
     forecast = stored_forecast(session, series_id, COST_STAT)
     if forecast is None:
         return {
@@ -228,8 +245,8 @@ def forecast_spend(session: Session, *, now: datetime, series_id: str = COST_SER
             "reason": f"not available yet: no stored forecast of {series_id!r} "
             "(the daily training writes it once 28+ days of cost records exist)",
         }
-    start = (now + timedelta(days=1)).date()
-    end = start + timedelta(days=92)
+    start, end = next_calendar_quarter(now.date())
+    length = (end - start).days
     index = forecast.mean.index
     inside = (index.date >= start) & (index.date < end)
     days = int(inside.sum())
@@ -239,6 +256,9 @@ def forecast_spend(session: Session, *, now: datetime, series_id: str = COST_SER
             "reason": f"not available yet: the stored cost forecast (as of "
             f"{forecast.params.get('as_of')}) has no days between {start} and {end}",
         }
+    provider = series_id.removeprefix(COST_PROVIDER) if series_id.startswith(COST_PROVIDER) else None
+    credits = recurring_credits(session, start=start, end=end, today=now.date(), provider=provider)
+    total = period_total(forecast.mean, forecast.lower, forecast.upper, start=start, end=end)
     out: dict[str, Any] = {
         "available": True,
         "series_id": series_id,
@@ -247,13 +267,13 @@ def forecast_spend(session: Session, *, now: datetime, series_id: str = COST_SER
         "period_start": start.isoformat(),
         "period_end": end.isoformat(),
         "days_covered": days,
-        "mean": round(float(forecast.mean[inside].sum()), 2),
-        "reason": "" if days >= 92 else f"the forecast covers {days} of the 92 days; the total is over those days",
+        "credits": round(credits, 2),
+        "mean": round(total.mean + credits, 2),
+        "reason": "" if days >= length else f"the forecast covers {days} of the {length} days; the total is over those",
     }
-    total = period_total(forecast.mean, forecast.lower, forecast.upper, start=start, end=end)
     for level, (lo, hi) in total.bounds.items():  # the interval of the sum, not the sum of daily bounds
-        out[f"lo{level}"] = round(lo, 2)
-        out[f"hi{level}"] = round(hi, 2)
+        out[f"lo{level}"] = round(lo + credits, 2)
+        out[f"hi{level}"] = round(hi + credits, 2)
     return out
 
 

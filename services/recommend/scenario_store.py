@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
+from services.costs.run_rate import monthly_run_rate
 from services.db.models import ScenarioRow
 from services.metrics import MetricStore
+from services.recommend.base import HOURS_PER_MONTH
 from services.recommend.engine import MACHINE_KINDS
 from services.recommend.inputs import load_fleet, read_usage
 from services.recommend.scenarios import (
@@ -77,8 +79,10 @@ class Baseline:
 def baseline_items(
     session: Session, store: MetricStore, catalog: Catalog, *, spec: dict[str, Any], now: datetime
 ) -> Baseline:
-    """Machines matching the spec's provider/environment/account filters, at their CPU p95 of the last 14 days."""
+    """Machines matching the spec's provider/environment/account filters, at their CPU p95 of the last 14 days,
+    priced at their billed run rate (services.costs.run_rate) where billing has them, else at the catalog price."""
     items, skipped = [], []
+    run_rate = monthly_run_rate(session, today=now.date())
     for f in load_fleet(session):
         r = f.resource
         if r.kind not in MACHINE_KINDS or any(
@@ -97,6 +101,9 @@ def baseline_items(
         if cpu is None:
             skipped.append(f"{f.key}: no CPU usage in the last {UTILISATION_DAYS} days")
             continue
+        billed = run_rate.per_resource.get(r.resource_id) if run_rate else None
+        if billed is not None:  # priced as billed, so the baseline is the executive view's run rate
+            r = replace(r, hourly_price=billed / HOURS_PER_MONTH)
         try:
             items.append(BaselineItem.from_resource(r, utilisation=float(np.percentile(cpu, 95)), catalog=catalog))
         except ValueError as exc:
@@ -184,6 +191,8 @@ def comparison_view(comparison: Comparison, base: Baseline, start: date) -> dict
         "start": start,
         "resources": len(base.items),
         "skipped": base.skipped,
+        # the fleet as it runs today, before any scale-out the projection adds: the executive view's run rate
+        "fleet_monthly_cost": round(sum(i.hourly_price * i.count for i in base.items) * HOURS_PER_MONTH, 2),
         "baseline_total_cost": round(comparison.baseline.total_cost, 2),
         "scenario_total_cost": round(comparison.scenario.total_cost, 2),
         "total_cost_delta": round(comparison.total_cost_delta, 2),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.db.models import RecommendationEventRow, RecommendationRow, RecommendationSkipRow
 from services.recommend.base import Recommendation
 from services.recommend.engine import FleetRun
+from services.recommend.runway_severity import with_severity
 
 Status = Literal["open", "accepted", "implemented", "verified", "dismissed"]
 STATUSES: tuple[Status, ...] = ("open", "accepted", "implemented", "verified", "dismissed")
@@ -260,12 +261,13 @@ def runways(
     flagged: bool = False,
     resource: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(per resource, per group, per budget) runways of the last refresh, shortest P90 first; groups of
-    `group_by` only."""
+    """(per resource, per group, per budget) runways of the last refresh with their severity, most severe first
+    (services.recommend.runway_severity); groups of `group_by` only."""
     rows, _ = list_recommendations(session, kinds=("runway",), resource=resource, sort="id", size=1_000_000)
     items = [runway_view(r) for r in rows]
     items = [i for i in items if (not metric or i["metric"] == metric) and (not flagged or i["flagged"])]
-    items.sort(key=lambda i: (i["p90_days"] is None, i["p90_days"] or 0.0, i["resource_key"]))
+    items.sort(key=lambda i: i["resource_key"])
+    items = with_severity(session, items)
     groups = [i for i in items if i["resource_key"].startswith("group:")]
     if group_by:
         groups = [g for g in groups if g["resource_key"].startswith(f"group:{group_by}=")]

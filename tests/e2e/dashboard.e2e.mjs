@@ -113,6 +113,59 @@ async function noSidewaysScroll(page, label) {
   if (overflow > 1) fail(`${label}: at ${page.viewportSize().width} px the page scrolls sideways by ${overflow} px`);
 }
 
+/** No element reaches past the viewport's right edge, unless a scrolling or clipping box holds it. */
+async function nothingWiderThanViewport(page, label) {
+  const wide = await page.evaluate(() => {
+    const width = window.innerWidth;
+    const held = (el) => {
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden|clip)/.test(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    return [...document.querySelectorAll("body *")]
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.right > width + 1 && !held(el);
+      })
+      .slice(0, 5)
+      .map((el) => `<${el.tagName.toLowerCase()} class="${el.className}"> ${(el.textContent ?? "").trim().slice(0, 40)}`);
+  });
+  if (wide.length) fail(`${label}: at ${page.viewportSize().width} px these reach past the viewport:\n  ${wide.join("\n  ")}`);
+}
+
+/** A utilisation chart stays inside 0-100%, names its time zone and has a threshold line; its tooltip names the zone. */
+async function assertUnitsAndZone(page, label) {
+  const chart = page.locator('[data-testid="usage-chart"]').first();
+  const extent = ((await chart.getAttribute("data-y-extent")) ?? "").split(",").map(Number);
+  if (extent.length !== 2 || extent.some((v) => !Number.isFinite(v))) fail(`${label}: the chart's y axis range is unknown (${extent})`);
+  if (extent[0] < 0 || extent[1] > 100) fail(`${label}: a utilisation axis runs ${extent[0]}-${extent[1]}%, outside 0-100%`);
+  const zone = (await page.locator('[data-testid="chart-zone"]').first().innerText()).trim();
+  if (!zone.includes("UTC")) fail(`${label}: the chart does not name its time zone (${zone})`);
+  await expectVisible(page, '[data-testid="threshold-legend"]', `${label}: a threshold line`);
+  const box = await chart.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4);
+  const tip = chart.locator("div", { hasText: /\d{1,2}:\d{2}/ }).last();
+  await tip.waitFor({ state: "visible" }).catch(() => fail(`${label}: no tooltip on hover`));
+  const text = await tip.innerText();
+  if (!text.includes("UTC")) fail(`${label}: the tooltip does not name the time zone: ${text.slice(0, 80)}`);
+  log(`${label}: y axis ${extent.join("-")}%, times in UTC on axis and tooltip, threshold line drawn`);
+}
+
+/** Every item names its resource and links to its page (groups, commitments and budgets have no page). */
+async function assertLinkedToResources(page, item, link) {
+  const found = await page.evaluate(([itemId, linkId]) => [...document.querySelectorAll(`[data-testid="${itemId}"]`)].map((el) => {
+    const a = el.querySelector(`[data-testid="${linkId}"]`);
+    return { tag: a?.tagName ?? "", text: (a?.textContent ?? "").trim(), href: a?.getAttribute("href") ?? "" };
+  }), [item, link]);
+  if (!found.length) fail(`no ${item} listed`);
+  const unlinked = found.filter((f) => !(f.tag === "A" && /^\/resources\/\d+$/.test(f.href)) && !/^(group|commitment|budget):/.test(f.text));
+  if (unlinked.length) fail(`${unlinked.length} of ${found.length} ${item}s do not link to their resource: ${JSON.stringify(unlinked.slice(0, 3))}`);
+  log(`every ${item} (${found.length}) names and links its resource`);
+}
+
+const SEVERITY_RANK = { "already over": 0, critical: 1, warning: 2, uncertain: 3, ok: 4 };
+
 /** An hourly `timestamp,value` CSV with a daily cycle, for the upload. */
 function sampleCsv(file) {
   const t0 = Date.UTC(2026, 9, 1);
@@ -149,7 +202,9 @@ async function viewerChecks(page, base, token) {
   if (page.url().includes(token)) fail("the token appears in the page URL");
   if ((await page.evaluate(() => window.sessionStorage.getItem("headroom.token"))) !== token) fail("the token is not in sessionStorage");
   const all = await page.locator('[data-testid="resource-row"]').count();
-  log(`signed in as viewer; ${all} resources listed`);
+  const who = (await page.locator('[data-testid="who"] .name').innerText()).trim();
+  if (/admin/i.test(who)) fail(`a viewer's page names the user "${who}"`);
+  log(`signed in as viewer (${who}); ${all} resources listed`);
 
   // Every view renders with demo data, and passes axe.
   for (const [route, title, ready] of VIEWS) {
@@ -170,6 +225,26 @@ async function viewerChecks(page, base, token) {
     fail("commitment coverage is unavailable without saying why");
   }
   log(`executive: budget row shown; commitment coverage ${coverage.includes("chart") ? "charted" : "explained as unavailable"}`);
+  // Executive figures: calendar periods with their dates, and intervals of non-zero width.
+  for (const kpi of ["month", "quarter"]) {
+    await expectVisible(page, `[data-testid="kpi-${kpi}-interval"]`, `the ${kpi}'s forecast interval`);
+    const text = await page.locator(`[data-testid="kpi-${kpi}-interval"]`).innerText();
+    const [lo, hi] = [...text.matchAll(/-?[$€£][\d,.]+|-?[\d,.]+\s?[$€£]/g)].slice(0, 2).map((m) => Number(m[0].replace(/[^\d.-]/g, "")));
+    if (!(hi > lo)) fail(`the ${kpi}'s 80% interval has no width: "${text}"`);
+    const dates = (await page.locator(`[data-testid="kpi-${kpi}-dates"]`).innerText()).trim();
+    if (!/\d{4}/.test(dates)) fail(`the ${kpi}'s forecast does not show its dates: "${dates}"`);
+    log(`executive: ${kpi} ${dates}, ${text.trim()}`);
+  }
+  const zones = await page.locator('[data-testid="chart-zone"]').allInnerTexts();
+  if (!zones.length || zones.some((z) => !z.includes("UTC"))) fail(`the spend chart does not name its time zone: ${zones}`);
+
+  // Runway: most severe first, "already over" said, the forecast's reach stated.
+  await page.goto(base);
+  await expectVisible(page, '[data-testid="runway-item"]', "the runway list");
+  const severities = (await page.locator('[data-testid="runway-severity"]').allInnerTexts()).map((t) => t.trim());
+  const ranks = severities.map((t) => SEVERITY_RANK[t] ?? fail(`unknown runway severity "${t}"`));
+  if (ranks.some((r, i) => i > 0 && r < ranks[i - 1])) fail(`the runway list is not ordered by severity: ${severities.join(", ")}`);
+  log(`runway ordered by severity: ${severities.join(", ")}`);
 
   // Phone width: every view fits without sideways scrolling.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -178,9 +253,15 @@ async function viewerChecks(page, base, token) {
     await expectVisible(page, ready, `the ${title} view at 390 px`);
     await page.waitForTimeout(200);
     await noSidewaysScroll(page, title);
+    await nothingWiderThanViewport(page, title);
   }
+  // the navigation is a menu on a phone: closed, it hides the views; open, it lists them
+  if (await page.locator('[data-testid="nav-executive"]').isVisible()) fail("at 390 px the navigation is not collapsed into a menu");
+  await page.locator('[data-testid="menu-toggle"]').click();
+  await page.locator('[data-testid="nav-executive"]').click();
+  await page.waitForURL((u) => u.pathname === "/executive");
   await page.setViewportSize({ width: 1280, height: 900 });
-  log("every view fits a 390 px phone");
+  log("every view fits a 390 px phone; the navigation is a menu there");
 
   // A viewer sees no admin action, and an admin URL says which role it needs.
   if (await page.locator('[data-testid="nav-admin"]').count()) fail("a viewer sees the Admin link");
@@ -192,6 +273,11 @@ async function viewerChecks(page, base, token) {
   if (!kindOptions.includes("Busy CPU (test plug-in)") || !kindOptions.includes("Right-size"))
     fail(`the Kind filter offers ${JSON.stringify(kindOptions)}, not the registry's kinds`);
   if (await page.locator('[data-testid="rec-accept"], [data-testid="rec-dismiss"]').count()) fail("a viewer sees accept/dismiss buttons");
+  await assertLinkedToResources(page, "recommendation", "rec-resource");
+  await page.goto(new URL("/executive", base).href);
+  await expectVisible(page, '[data-testid="opportunity"]', "the largest opportunities");
+  await assertLinkedToResources(page, "opportunity", "opportunity-resource");
+  await page.goto(new URL("/recommendations", base).href);
   await page.goto(new URL("/admin", base).href);
   const forbidden = page.locator('[data-testid="forbidden"]');
   await forbidden.waitFor({ state: "visible" });
@@ -232,6 +318,7 @@ async function viewerChecks(page, base, token) {
   }
   if (!opened) fail("no resource of the filtered overview shows a forecast band");
   await assertChart(page, `resource ${opened} at 1280 px`);
+  await assertUnitsAndZone(page, `resource ${opened}`);
   await expectVisible(page, '[data-testid="accuracy-panel"]', "the accuracy panel");
   const weights = await firstVisible(page, ['[data-testid="member-weights"]', '[data-testid="weights-unavailable"]'], "the ensemble members");
   if (weights.includes("unavailable") && (await page.locator(weights).innerText()).includes("ensemble")) {
@@ -246,6 +333,7 @@ async function viewerChecks(page, base, token) {
   await page.waitForTimeout(400);
   await assertChart(page, `resource ${opened} at 390 px`);
   await noSidewaysScroll(page, "resource page");
+  await nothingWiderThanViewport(page, "resource page");
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.locator('[data-testid="back"]').click();
   await page.waitForURL(overviewUrl);
@@ -268,10 +356,15 @@ async function editorChecks(page, base, token, artifacts) {
   // Accept one recommendation and dismiss another with a reason.
   await page.goto(new URL("/recommendations?status=open", base).href);
   await expectVisible(page, '[data-testid="rec-accept"]', "an open recommendation for the editor");
-  const before = await page.locator('[data-testid="recommendation"]').count();
+  // the heading counts every open one (the page shows at most 20): accepting one leaves one fewer
+  const openCount = async () => Number(((await page.locator("#recs-list-title").innerText()).match(/[\d,]+/) ?? ["0"])[0].replace(/,/g, ""));
+  const before = await openCount();
   const firstTitle = (await page.locator('[data-testid="recommendation"] .rec-title').first().innerText()).trim();
   await page.locator('[data-testid="rec-accept"]').first().click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="recommendation"]').length === n - 1, before);
+  await page.waitForFunction((n) => {
+    const m = (document.querySelector("#recs-list-title")?.textContent ?? "").match(/[\d,]+/);
+    return m !== null && Number(m[0].replace(/,/g, "")) === n - 1;
+  }, before);
   await page.goto(new URL("/recommendations?status=accepted", base).href);
   await expectVisible(page, '[data-testid="recommendation"][data-status="accepted"]', "the accepted recommendation");
   log(`accepted "${firstTitle}"`);
@@ -302,6 +395,13 @@ async function editorChecks(page, base, token, artifacts) {
   const heading = await page.locator('[data-testid="scenario-compare"] h2').innerText();
   await assertAccessible(page, "scenario comparison");
   log(`scenario created: ${heading}, cost ${await page.locator('[data-testid="scenario-cost"]').innerText()}`);
+  // One baseline cost: the scenario's first month is the executive view's monthly run rate.
+  const baseline = (await page.locator('[data-testid="scenario-baseline-month"]').innerText()).trim();
+  await page.goto(new URL("/executive", base).href);
+  await expectVisible(page, '[data-testid="kpi-run-rate"] .value', "the executive run rate");
+  const runRate = (await page.locator('[data-testid="kpi-run-rate"] .value').innerText()).trim();
+  if (baseline !== runRate) fail(`the scenario baseline ${baseline} differs from the executive run rate ${runRate}`);
+  log(`scenario baseline ${baseline} = executive monthly run rate ${runRate}`);
 
   // Upload a CSV and see its forecast and backtest.
   const file = path.join(artifacts, "upload.csv");

@@ -28,8 +28,9 @@ PLUGIN_ENV = {
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Demo]:
     try:
-        # 15 days: the autoscaling view replays a week after a week of history
-        with demo(tmp_path, days=15, extra_env=PLUGIN_ENV) as running:
+        # 13 machines (one of each behaviour, the saturating ones included) over 35 days: enough cost history for
+        # the cost forecast behind the executive intervals, and real cases for the runway list
+        with demo(tmp_path, resources=13, days=35, extra_env=PLUGIN_ENV) as running:
             yield running
     except DemoError as exc:
         pytest.fail(str(exc))

@@ -188,3 +188,10 @@ def cost_line(day: date, amount: str, rid: str = "i-big", *, effective: str | No
         list_cost=Decimal(amount),
         resource_id=rid,
     )
+
+
+def credit_line(day: date, amount: str) -> CostRecord:
+    """A credit of an aws account on `day` (negative amount, no resource)."""
+    value = Decimal(amount)
+    return CostRecord(provider="aws", charge_period_start=day, charge_period_end=day + timedelta(days=1),
+                      billed_cost=value, effective_cost=value, list_cost=Decimal("0"), charge_category="Credit")

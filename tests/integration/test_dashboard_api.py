@@ -192,6 +192,7 @@ def test_spend_splits_the_month_to_date_by_provider_and_tag(client: Client) -> N
     assert body["month_to_date"] == pytest.approx(12.5)
     assert body["parts"] == [{"name": "aws", "effective": 8.0}, {"name": "gcp", "effective": 4.5}]
     assert [d["effective"] for d in body["daily"]] == [5.0, 10.0, 2.5]
+    assert [d["one_off"] for d in body["daily"]] == [0.0, 0.0, -3.0]  # the credit, drawn as its own series
     team = c.get("/api/spend", params={"by": "tag:team"}, headers=headers["viewer"]).json()
     # the credit is its own part: it does not turn "(untagged)" negative
     assert {p["name"]: p["effective"] for p in team["parts"]} == {

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from collector.records import Resource
 from services.auth import create_token, ensure_user
+from services.costs.cost_series import add_months, next_calendar_quarter
 from services.db.engine import session_scope
 from services.ingest.ingest import upsert_costs, upsert_resources
 from services.settings import Settings, load_settings
@@ -22,6 +23,7 @@ from tests.integration.recommend_fleet import (
     EXPECTED_OPEN,
     build_fleet,
     cost_line,
+    credit_line,
     hour_now,
     store_forecast,
     write_catalog,
@@ -106,6 +108,9 @@ def test_refresh_needs_an_editor_and_finds_every_kind_with_its_evidence(env: Env
     assert big["evidence"]["percentile"] == "cpu p95, memory max" and big["evidence"]["headroom"] == 0.2
     assert big["evidence"]["projected_utilisation"] == pytest.approx({"cpu": 40.0, "memory": 80.0})
     assert big["risk"] == 2  # projected 80% reaches the 60% and 75% bands
+    # money both ways, and the resource named: a saving is a negative monthly cost change with the risk it takes on
+    assert big["monthly_cost_change"] == -438.0 and big["risk_change"].startswith("performance risk medium")
+    assert big["resource_name"] and big["resource_pk"] is not None
     for rec in recs.values():
         assert set(rec["evidence"]) >= EVIDENCE
         assert rec["reasons"] and rec["status"] == "open"
@@ -240,23 +245,29 @@ def test_summary_reads_the_stored_cost_forecast_and_month_to_date(env: Env) -> N
         "daily_cost",
         datetime(today.year, today.month, today.day, tzinfo=env.now.tzinfo),
         step=86400,
-        mean=np.full(100, 100.0),
+        mean=np.full(200, 100.0),
         band80=10.0,
         band95=20.0,
     )
     first = date(today.year, today.month, 1)
+    # a -30 credit on the 1st of each of the last two complete months: it recurs, so the quarter expects three
+    credits = [credit_line(add_months(first, -n), "-30") for n in (1, 2)]
     with session_scope(env.settings.database_url) as session:
         upsert_costs(
             session,
             "test",
-            [cost_line(first, "12.50", effective="10"), cost_line(first - timedelta(days=1), "99")],
+            [cost_line(first, "12.50", effective="10"), cost_line(first - timedelta(days=1), "99"), *credits],
         )
     fq = env.get("/api/summary")["forecast_next_quarter"]  # type: ignore[index]
-    assert fq["available"] is True and fq["days_covered"] == 92
-    # the interval of a 92-day total: daily half-widths add in quadrature (sqrt(92) x 10), not 92 x 10
-    half80, half95 = round(92**0.5 * 10.0, 2), round(92**0.5 * 20.0, 2)
+    start, end = next_calendar_quarter(today)  # the next calendar quarter, not the next 92 days
+    days = (end - start).days
+    assert (fq["period_start"], fq["period_end"]) == (start.isoformat(), end.isoformat()) and start.day == 1
+    assert fq["available"] is True and fq["days_covered"] == days and fq["credits"] == -90.0
+    # the interval of a quarter's total: daily half-widths add in quadrature (sqrt(days) x 10), not days x 10
+    half80, half95 = round(days**0.5 * 10.0, 2), round(days**0.5 * 20.0, 2)
+    total = 100.0 * days - 90.0
     assert (fq["mean"], fq["lo80"], fq["hi80"], fq["lo95"], fq["hi95"]) == pytest.approx(
-        (9200.0, 9200.0 - half80, 9200.0 + half80, 9200.0 - half95, 9200.0 + half95), abs=0.011
+        (total, total - half80, total + half80, total - half95, total + half95), abs=0.011
     )
     by_provider = env.get("/api/summary")["forecast_next_quarter_by_provider"]  # type: ignore[index]
     assert [(p["provider"], p["available"]) for p in by_provider] == [("aws", False)]
@@ -293,6 +304,24 @@ def test_scenarios_saved_compared_and_deleted(env: Env) -> None:
     assert r.status_code == 204
     r = env.client.get(f"/api/scenarios/{sid}/compare", headers=env.auth("viewer"))
     assert r.status_code == 404 and "no scenario" in r.json()["detail"]
+
+
+def test_the_scenario_baseline_is_the_executive_run_rate(env: Env) -> None:
+    # a week of bills for the two staging machines, then one still-filling day: the run rate is the settled week
+    today = env.now.date()
+    lines = [cost_line(today - timedelta(days=n), amount, rid) for n in range(1, 9)
+             for rid, amount in (("i-idle", "3.00"), ("i-spare", "12.00"))]
+    lines.append(credit_line(today - timedelta(days=3), "-50"))  # one-off: not part of a rate
+    with session_scope(env.settings.database_url) as session:
+        upsert_costs(session, "test", lines)
+    rate = env.get("/api/summary")["monthly_run_rate"]  # type: ignore[index]
+    assert rate["monthly"] == pytest.approx(15.0 * 730 / 24, abs=0.01) and rate["resources"] == 2
+    body = {"name": "flat", "growth": {"percent_per_month": 0}, "months": 2, "environment": "staging"}
+    sid = env.post("/api/scenarios", json=body)["id"]  # type: ignore[index]
+    cmp = env.get(f"/api/scenarios/{sid}/compare")
+    assert cmp["fleet_monthly_cost"] == pytest.approx(rate["monthly"], abs=0.01)  # type: ignore[index]
+    # i-spare at 30% stays under the 80% target: its baseline month adds nothing to the fleet as billed
+    assert cmp["months"][0]["baseline_cost"] == pytest.approx(rate["monthly"], abs=0.01)  # type: ignore[index]
 
 
 def test_budget_runway_from_the_stored_cost_forecast(env: Env) -> None:

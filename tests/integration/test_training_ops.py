@@ -69,9 +69,10 @@ def test_cost_forecasts_runs_and_idempotence_through_the_api(settings: Settings)
     last_day = datetime.combine(AS_OF - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     with session_scope(settings.database_url) as session:
         total = latest_forecast(session, "cost:total", "daily_cost")
-        assert total is not None and total.step_seconds == 86400 and len(total.points) == 92
+        horizon = settings.training.cost_horizon_days
+        assert total is not None and total.step_seconds == 86400 and len(total.points) == horizon
         assert total.points[0].ts == last_day + timedelta(days=1)
-        assert total.points[-1].ts == last_day + timedelta(days=92)
+        assert total.points[-1].ts == last_day + timedelta(days=horizon)
         # seasonal naive with season 7 repeats the last week: weekday totals 160, weekend totals 100
         for p in total.points:
             assert p.mean == pytest.approx(aws_cost(p.ts.date()) + 40.0)
@@ -91,7 +92,7 @@ def test_cost_forecasts_runs_and_idempotence_through_the_api(settings: Settings)
     with TestClient(create_app(settings)) as client:
         body = client.get("/api/forecasts", params={"series_id": "cost:total", "stat": "daily_cost"},
                           headers=auth).json()
-        assert body["step"] == 86400 and len(body["points"]) == 92
+        assert body["step"] == 86400 and len(body["points"]) == settings.training.cost_horizon_days
         [run] = client.get("/api/training/runs", headers=auth).json()["items"]
         assert (run["as_of"], run["status"], run["total"], run["done"], run["skipped"], run["failed"]) == (
             AS_OF.isoformat(), "finished", 4, 4, 0, 0)

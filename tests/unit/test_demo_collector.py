@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -14,6 +14,7 @@ import pytest
 from collector.catalog import Catalog
 from collector.config import DemoSourceSettings
 from collector.demo import DemoCollector
+from collector.demo_costs import COMPUTE_SERVICES, SPIKE_EVERY_DAYS, TRANSFER_SERVICES
 from collector.records import SampleBatch
 
 NOW = datetime(2026, 3, 4, 10, 17, 33, tzinfo=UTC)
@@ -174,28 +175,52 @@ def test_business_services_have_weekly_cycles(batches: dict[str, SampleBatch]) -
     assert weekly >= 12
 
 
-def test_one_cost_line_per_resource_per_day(demo: DemoCollector, catalog: Catalog) -> None:
+def test_one_compute_line_per_resource_per_day(demo: DemoCollector, catalog: Catalog) -> None:
     costs = list(demo.collect_costs(None, NOW))
-    usage = [c for c in costs if c.charge_category == "Usage"]
-    assert len(usage) == 40 * 90
-    assert Counter((c.resource_id, c.charge_period_start) for c in usage).most_common(1)[0][1] == 1
-    days = sorted({c.charge_period_start for c in usage})
+    compute = [c for c in costs if c.charge_category == "Usage" and c.service_name in COMPUTE_SERVICES.values()]
+    assert len(compute) == 40 * 90
+    assert Counter((c.resource_id, c.charge_period_start) for c in compute).most_common(1)[0][1] == 1
+    days = sorted({c.charge_period_start for c in compute})
     assert days[0] == (NOW - timedelta(days=90)).date() and days[-1] == NOW.date() - timedelta(days=1)
     resources = {r.resource_id: r for r in demo.discover()}
     discounted = 0
-    for c in usage:
+    for c in compute:
         r = resources[c.resource_id]
         assert c.list_cost == Decimal(f"{(r.hourly_price or 0) * 24:.6f}")
         assert c.effective_cost <= c.list_cost and c.billed_cost == c.effective_cost
         assert c.charge_period_end - c.charge_period_start == timedelta(days=1)
         assert (c.provider, c.region_id, c.sub_account_id) == (r.provider, r.region, r.account)
         discounted += c.effective_cost < c.list_cost
-    assert 0 < discounted < len(usage)
-    names = {c.provider: c.service_name for c in usage}
+    assert 0 < discounted < len(compute)
+    names = {c.provider: c.service_name for c in compute}
     assert names["aws"] == "Amazon Elastic Compute Cloud" and names["gcp"] == "Compute Engine"
     assert names["azure"] == "Virtual Machines"
     credits = [c for c in costs if c.charge_category == "Credit"]
     assert credits and all(c.billed_cost < 0 and c.charge_period_start.day == 1 for c in credits)
+
+
+def daily_usage(demo: DemoCollector, now: datetime) -> pd.Series:
+    """The fleet's usage spend per day (credits left out), indexed by day."""
+    totals: Counter[date] = Counter()
+    for c in demo.collect_costs(None, now):
+        if c.charge_category == "Usage":
+            totals[c.charge_period_start] += float(c.effective_cost)
+    return pd.Series(totals).sort_index()
+
+
+def test_daily_spend_has_weekends_growth_and_a_spike(demo: DemoCollector) -> None:
+    daily = daily_usage(demo, NOW)
+    weekday = pd.Series([d.weekday() < 5 for d in daily.index], index=daily.index)
+    ordinary = daily[daily < 1.1 * daily.median()]
+    assert ordinary[weekday].median() > 1.05 * ordinary[~weekday].median()  # weekends are cheaper
+    first, last = ordinary[weekday].iloc[:10].mean(), ordinary[weekday].iloc[-10:].mean()
+    assert last > first  # usage-priced spend grows month on month
+    spikes = daily[daily > 1.1 * daily.median()]
+    assert 1 <= len(spikes) <= 90 // SPIKE_EVERY_DAYS + 1
+    assert daily.std() > 0.02 * daily.mean()  # not a constant: a cost model has something to learn
+    transfer = [c for c in demo.collect_costs(None, NOW) if c.service_name in TRANSFER_SERVICES.values()]
+    assert transfer and {c.provider for c in transfer} == set(TRANSFER_SERVICES)  # on-premises has no such bill
+    assert all(c.resource_id and c.tags.get("team") for c in transfer)
 
 
 def test_costs_are_deterministic_across_windows(demo: DemoCollector) -> None:

@@ -1737,6 +1737,11 @@ export interface components {
             as_of?: string | null;
             /** Available */
             available: boolean;
+            /**
+             * Credits
+             * @description Recurring monthly credits expected in the period (negative), included in mean and bounds
+             */
+            credits?: number | null;
             /** Days Covered */
             days_covered?: number | null;
             /** Hi80 */
@@ -1751,9 +1756,15 @@ export interface components {
             mean?: number | null;
             /** Model */
             model?: string | null;
-            /** Period End */
+            /**
+             * Period End
+             * @description The day after the quarter's last (exclusive)
+             */
             period_end?: string | null;
-            /** Period Start */
+            /**
+             * Period Start
+             * @description First day of the next calendar quarter
+             */
             period_start?: string | null;
             /**
              * Reason
@@ -2054,6 +2065,11 @@ export interface components {
             as_of?: string | null;
             /** Available */
             available: boolean;
+            /**
+             * Credits
+             * @description Recurring monthly credits expected in the period (negative), included in mean and bounds
+             */
+            credits?: number | null;
             /** Days Covered */
             days_covered?: number | null;
             /** Hi80 */
@@ -2068,9 +2084,15 @@ export interface components {
             mean?: number | null;
             /** Model */
             model?: string | null;
-            /** Period End */
+            /**
+             * Period End
+             * @description The day after the quarter's last (exclusive)
+             */
             period_end?: string | null;
-            /** Period Start */
+            /**
+             * Period Start
+             * @description First day of the next calendar quarter
+             */
             period_start?: string | null;
             /** Provider */
             provider: string;
@@ -2149,6 +2171,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Monthly Cost Change
+             * @description USD a month, effective: positive for an upsize or scale-out, negative for a saving
+             * @default 0
+             */
+            monthly_cost_change: number;
+            /**
              * Monthly Savings Effective
              * @description USD a month at the effective (amortised) price paid
              */
@@ -2175,6 +2203,11 @@ export interface components {
              * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
              */
             resource_key: string;
+            /**
+             * Resource Name
+             * @description The resource's name; null for groups and commitments
+             */
+            resource_name?: string | null;
             /** Resource Pk */
             resource_pk: number | null;
             /**
@@ -2182,6 +2215,12 @@ export interface components {
              * @description performance risk 0 (none) .. 4 (high)
              */
             risk: number;
+            /**
+             * Risk Change
+             * @description What the change prevents (upsizes) or the risk it takes on (savings)
+             * @default
+             */
+            risk_change: string;
             /**
              * Status
              * @enum {string}
@@ -2260,6 +2299,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Monthly Cost Change
+             * @description USD a month, effective: positive for an upsize or scale-out, negative for a saving
+             * @default 0
+             */
+            monthly_cost_change: number;
+            /**
              * Monthly Savings Effective
              * @description USD a month at the effective (amortised) price paid
              */
@@ -2286,6 +2331,11 @@ export interface components {
              * @description provider:resource_id, commitment:<provider> or group:<dimension>=<value>
              */
             resource_key: string;
+            /**
+             * Resource Name
+             * @description The resource's name; null for groups and commitments
+             */
+            resource_name?: string | null;
             /** Resource Pk */
             resource_pk: number | null;
             /**
@@ -2293,6 +2343,12 @@ export interface components {
              * @description performance risk 0 (none) .. 4 (high)
              */
             risk: number;
+            /**
+             * Risk Change
+             * @description What the change prevents (upsizes) or the risk it takes on (savings)
+             * @default
+             */
+            risk_change: string;
             /**
              * Status
              * @enum {string}
@@ -2522,6 +2578,25 @@ export interface components {
             /** Severity */
             severity?: ("critical" | "warning" | "info") | null;
         };
+        /** RunRateRead */
+        RunRateRead: {
+            /**
+             * End
+             * Format: date
+             * @description The day after its last (exclusive)
+             */
+            end: string;
+            /** Monthly */
+            monthly: number;
+            /** Resources */
+            resources: number;
+            /**
+             * Start
+             * Format: date
+             * @description First charge day of the week it is measured on
+             */
+            start: string;
+        };
         /** RunwayPage */
         RunwayPage: {
             /**
@@ -2565,6 +2640,17 @@ export interface components {
             p90_days: number | null;
             /** Resource Key */
             resource_key: string;
+            /**
+             * Severity
+             * @description over: already past the threshold; critical: P50 inside the lead time; warning: only P90 inside it; uncertain: P90 inside it but the band is noise or the forecast's live accuracy is poor; ok: neither
+             * @enum {string}
+             */
+            severity: "over" | "critical" | "warning" | "uncertain" | "ok";
+            /**
+             * Severity Reason
+             * @description Why, in words, with the forecast's reach when it falls short
+             */
+            severity_reason: string;
             /** Threshold */
             threshold: number;
             /** Title */
@@ -2574,6 +2660,12 @@ export interface components {
         ScenarioCompare: {
             /** Baseline Total Cost */
             baseline_total_cost: number;
+            /**
+             * Fleet Monthly Cost
+             * @description USD a month of the projected resources as they run today (billed run rate, else catalog)
+             * @default 0
+             */
+            fleet_monthly_cost: number;
             /** Months */
             months: components["schemas"]["MonthCompare"][];
             /** Resources */
@@ -2836,8 +2928,17 @@ export interface components {
              * Format: date
              */
             day: string;
-            /** Effective */
+            /**
+             * Effective
+             * @description Effective cost of the day, credits and adjustments included
+             */
             effective: number;
+            /**
+             * One Off
+             * @description Of which credits and adjustments (negative for a credit)
+             * @default 0
+             */
+            one_off: number;
         };
         /** SpendPart */
         SpendPart: {
@@ -2916,6 +3017,8 @@ export interface components {
             identified_monthly_savings_list: number;
             /** Last Refresh */
             last_refresh: string | null;
+            /** @description USD a month at the last settled week's spend, credits left out; the scenarios' baseline */
+            monthly_run_rate?: components["schemas"]["RunRateRead"] | null;
             /**
              * Not Counted Twice
              * @description Savings set aside because another one covers the same resource

@@ -29,6 +29,15 @@ echarts.use([
   CanvasRenderer,
 ]);
 
+/** The drawn range of the first value axis, "min,max" (what the browser test checks against a metric's domain). */
+function drawnExtent(instance: echarts.ECharts): string {
+  // getModel is internal API; a missing axis just leaves the attribute empty
+  const model = (instance as unknown as { getModel?: () => { getComponent: (t: string, i: number) => unknown } }).getModel?.();
+  const axis = model?.getComponent("yAxis", 0) as { axis?: { scale?: { getExtent: () => [number, number] } } } | undefined;
+  const extent = axis?.axis?.scale?.getExtent();
+  return extent ? extent.join(",") : "";
+}
+
 export interface EChartProps {
   option: EChartsOption;
   className?: string;
@@ -60,6 +69,7 @@ export function EChart({ option, className, testId, ariaLabel, onRendered }: ECh
     if (!instance) return;
     // notMerge: a new series or range replaces the old picture instead of blending into it.
     instance.setOption(option, { notMerge: true });
+    el.current?.setAttribute("data-y-extent", drawnExtent(instance));
     onRendered?.();
   }, [option, onRendered]);
 

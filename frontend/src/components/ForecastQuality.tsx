@@ -15,6 +15,23 @@ export function memberWeights(model: Pick<ModelVersion, "members">): { weighted:
   return { weighted: members.filter((m) => m.weight > 0), unweighted: members.filter((m) => m.weight <= 0) };
 }
 
+/** Live accuracy in words: how often actuals fell inside the 80% band, and the mean path against seasonal naive. */
+export function confidenceWords(coverage80: number | null | undefined, mase: number | null | undefined, since: string | null | undefined): string {
+  const parts: string[] = [];
+  if (coverage80 !== null && coverage80 !== undefined) {
+    const verdict = coverage80 < 0.7 ? "the band is too narrow" : coverage80 > 0.9 ? "the band is wider than it needs to be" : "about as promised";
+    parts.push(`${fmtPercent(coverage80, true)} of actual values fell inside the 80% band since ${fmtDate(since)} (${verdict})`);
+  }
+  if (mase !== null && mase !== undefined) {
+    parts.push(mase < 1 ? "the forecast beats repeating the last cycle (seasonal naive)" : "the forecast does no better than repeating the last cycle (seasonal naive)");
+  }
+  return parts.length ? `${parts.join("; ")}.` : "";
+}
+
+function backtestWords(mase: number): string {
+  return mase < 1 ? "better than repeating the last season" : "no better than repeating the last season";
+}
+
 function whyNoWeight(m: EnsembleMember): string {
   if (m.dropped) return `${m.name} (could not take part: ${m.dropped})`;
   return m.backtest_mae != null ? `${m.name} (backtest MAE ${fmtNumber(m.backtest_mae)}, too far above the best)` : m.name;
@@ -49,6 +66,8 @@ export function ForecastQuality({ seriesId }: { seriesId: string }) {
       ) : !live ? (
         <Empty testId="accuracy-empty">No live accuracy yet: it is scored once forecast days have actual data.</Empty>
       ) : (
+        <>
+        <p data-testid="confidence-words">{confidenceWords(live.coverage80, live.mase, live.since)}</p>
         <dl className="facts" data-testid="accuracy">
           <div>
             <dt>Live MASE</dt>
@@ -69,6 +88,7 @@ export function ForecastQuality({ seriesId }: { seriesId: string }) {
             </dd>
           </div>
         </dl>
+        </>
       )}
       {!hasModels ? (
         <NotAvailable what="Model versions and member weights" route="GET /api/models" issue="the forecasting issue adds it" />
@@ -82,7 +102,7 @@ export function ForecastQuality({ seriesId }: { seriesId: string }) {
         <>
           <p data-testid="active-model">
             Serving <code>{active.model_name}</code> v{active.version} ({active.status}), trained {fmtDate(active.trained_at)}
-            {typeof active.metrics.mase === "number" ? `, backtest MASE ${fmtNumber(active.metrics.mase)}` : ""}.
+            {typeof active.metrics.mase === "number" ? `, backtest MASE ${fmtNumber(active.metrics.mase)} (${backtestWords(active.metrics.mase)})` : ""}.
           </p>
           {members.weighted.length > 0 ? (
             <>

@@ -3,19 +3,39 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { api, unwrap, type Recommendation } from "../api/client";
 import { fmtMoney, fmtNumber, fmtPercent, DASH } from "../format";
+import { Link } from "./Link";
 import { ErrorNotice } from "./StateViews";
 
 const RISK = ["none", "low", "medium", "elevated", "high"];
 
-function describe(v: unknown): string {
+const WORDS: Record<string, string> = { cpu: "CPU", mem: "memory", vcpus: "vCPU", gib: "GiB", hourly: "hourly price" };
+
+/** "cpu_p95" -> "CPU p95", "memory_gib" -> "memory GiB": evidence keys in words. */
+export function humanKey(key: string): string {
+  return key
+    .split("_")
+    .map((w) => WORDS[w.toLowerCase()] ?? w)
+    .join(" ");
+}
+
+/** An evidence value in words with its unit ("percent" values carry a %). */
+export function describe(v: unknown, unit: "" | "percent" = ""): string {
   if (v === null || v === undefined) return DASH;
-  if (typeof v === "number") return fmtNumber(v);
+  const num = (x: number) => (unit === "percent" ? fmtPercent(x) : fmtNumber(x));
+  if (typeof v === "number") return num(v);
   if (typeof v === "string") return v;
-  if (typeof v === "object")
-    return Object.entries(v as Record<string, unknown>)
-      .map(([k, x]) => `${k} ${typeof x === "number" ? fmtNumber(x) : String(x)}`)
-      .join(", ");
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length === 0) return DASH;
+    return entries.map(([k, x]) => `${humanKey(k)} ${typeof x === "number" ? num(x) : String(x)}`).join(", ");
+  }
   return String(v);
+}
+
+/** The change's cost with its sign: "+$120/month" for an upsize, "−$45/month" for a saving. */
+export function fmtCostChange(v: number): string {
+  if (v === 0) return "no cost change";
+  return `${v > 0 ? "+" : "−"}${fmtMoney(Math.abs(v))}/month`;
 }
 
 export function Evidence({ rec }: { rec: Recommendation }) {
@@ -38,15 +58,15 @@ export function Evidence({ rec }: { rec: Recommendation }) {
         </div>
         <div>
           <dt>Observed</dt>
-          <dd>{describe(e.observed)}</dd>
+          <dd>{describe(e.observed, "percent")}</dd>
         </div>
         <div>
           <dt>Forecast peak</dt>
-          <dd>{describe(e.forecast_peak)}</dd>
+          <dd>{describe(e.forecast_peak, "percent")}</dd>
         </div>
         <div>
           <dt>Projected utilisation</dt>
-          <dd>{describe(e.projected_utilisation)}</dd>
+          <dd>{describe(e.projected_utilisation, "percent")}</dd>
         </div>
         <div>
           <dt>Current → proposed</dt>
@@ -134,9 +154,16 @@ export function RecommendationList({ items, canEdit }: { items: Recommendation[]
             </span>
           </div>
           <div className="rec-meta muted small">
-            <span className="mono">{r.resource_key}</span> · saves <b>{fmtMoney(r.monthly_savings_effective)}</b>/month
-            {r.monthly_savings_list !== r.monthly_savings_effective ? ` (${fmtMoney(r.monthly_savings_list)} at list price)` : ""} · risk{" "}
-            {RISK[r.risk] ?? r.risk}
+            {r.resource_pk !== null && r.resource_pk !== undefined ? (
+              <Link to={`/resources/${r.resource_pk}`} data-testid="rec-resource">
+                {r.resource_name || r.resource_key}
+              </Link>
+            ) : (
+              <span className="mono" data-testid="rec-resource">{r.resource_key}</span>
+            )}{" "}
+            · <b className={r.monthly_cost_change > 0 ? "cost-up" : undefined} data-testid="rec-cost-change">{fmtCostChange(r.monthly_cost_change)}</b>
+            {r.monthly_cost_change < 0 && r.monthly_savings_list !== r.monthly_savings_effective ? ` (saves ${fmtMoney(r.monthly_savings_list)} at list price)` : ""} ·{" "}
+            <span data-testid="rec-risk-change">{r.risk_change || `risk ${RISK[r.risk] ?? r.risk}`}</span>
             {r.dismissed_reason ? ` · dismissed: ${r.dismissed_reason}` : ""}
             {r.realised_savings_monthly !== null && r.realised_savings_monthly !== undefined
               ? ` · realised ${fmtMoney(r.realised_savings_monthly)}/month`

@@ -6,6 +6,7 @@ import { ForecastQuality } from "./ForecastQuality";
 import { DASH, fmtMemory, fmtNumber, fmtPrice, fmtValue } from "../format";
 import { RANGES, rangeParam, useParamUpdater, type RangeKey } from "../urlState";
 import { Empty, ErrorNotice, Loading } from "./StateViews";
+import { useThresholds } from "./thresholds";
 import { UsageChart } from "./UsageChart";
 
 const DAY = 86_400_000;
@@ -173,6 +174,7 @@ function SeriesChart({ series, range }: { series: Series; range: RangeKey }) {
     enabled: caps.has("/api/anomalies"),
   });
 
+  const thresholds = useThresholds(series.resource_id, series.metric);
   const usageCount = (mean.data?.points.length ?? 0) + (p95.data?.points.length ?? 0);
   const title = `${series.metric} usage over ${range}${forecast.data ? " with forecast" : ""}`;
 
@@ -192,6 +194,7 @@ function SeriesChart({ series, range }: { series: Series; range: RangeKey }) {
           unit={series.unit}
           title={title}
           anomalies={anomalies.data?.items}
+          thresholds={thresholds}
         />
       )}
       {p95.isError && <ErrorNotice error={p95.error} what="p95 usage" />}

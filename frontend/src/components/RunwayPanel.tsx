@@ -1,4 +1,5 @@
-// "Runs out first": resources ordered by runway (days until usage crosses its threshold), from GET /api/runway.
+// "Runs out first": resources by runway severity (already over, critical, warning, uncertain, ok), then days until
+// usage crosses its threshold, from GET /api/runway.
 import { useQuery } from "@tanstack/react-query";
 import { api, unwrap, type FleetRow, type Runway, type RunwayPage } from "../api/client";
 import { fmtDays, fmtPercent } from "../format";
@@ -16,16 +17,26 @@ export interface RunwayLookup {
 
 export const resourceKey = (r: { provider: string; resource_id: string }): string => `${r.provider}:${r.resource_id}`;
 
-/** Days of runway, or "> horizon" when the threshold is not crossed within the forecast. */
+/** Days of runway: "already over" at 0, "> horizon" when the threshold is not crossed within the forecast. */
 export function runwayDays(days: number | null, horizon: number, short = false): string {
-  return days === null ? `> ${fmtDays(horizon, short)}` : fmtDays(days, short);
+  if (days === 0) return "already over";
+  return days === null ? `> ${fmtDays(Math.round(horizon), short)}` : fmtDays(days, short);
 }
 
-/** The shortest runway first; "beyond the horizon" (null) last. */
+const RANK: Record<Runway["severity"], number> = { over: 0, critical: 1, warning: 2, uncertain: 3, ok: 4 };
+export const SEVERITY_TEXT: Record<Runway["severity"], string> = {
+  over: "already over",
+  critical: "critical",
+  warning: "warning",
+  uncertain: "uncertain",
+  ok: "ok",
+};
+
+/** The most severe first, then the shortest runway; "beyond the horizon" (null) last. */
 export function byRunway(a: Runway, b: Runway): number {
   const av = a.p90_days ?? a.p50_days ?? Infinity;
   const bv = b.p90_days ?? b.p50_days ?? Infinity;
-  return av - bv || (a.p50_days ?? Infinity) - (b.p50_days ?? Infinity);
+  return RANK[a.severity] - RANK[b.severity] || av - bv || (a.p50_days ?? Infinity) - (b.p50_days ?? Infinity);
 }
 
 export function useRunway(enabled: boolean): RunwayLookup {
@@ -62,7 +73,7 @@ export function RunwayPanel({
     <section className="card" aria-labelledby="runway-title" data-testid="runway-panel">
       <div className="section-head">
         <h2 id="runway-title">Runs out first</h2>
-        <span className="muted small">P50 / P90 days until the threshold; flagged when P90 is inside the lead time</span>
+        <span className="muted small">Most severe first: P50 / P90 days until the threshold against the lead time, and how reliable the forecast has been</span>
       </div>
       {!ready || runway.pending ? (
         <Loading what="runway" />
@@ -77,15 +88,18 @@ export function RunwayPanel({
           {items.map((r) => (
             <li key={r.id} data-testid="runway-item">
               <span>
-                <Link to={`/recommendations${queryString({ resource: r.resource_key, kind: "runway" })}`}>{names(r.resource_key)}</Link>
+                <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{names(r.resource_key)}</Link>
                 <span className="muted small">
                   {" "}
                   {r.metric} now {fmtPercent(r.current)}, threshold {fmtPercent(r.threshold)}
                 </span>
               </span>
-              <span className={r.flagged ? "danger" : undefined}>
+              <span className="runway-figures">
+                <span className={`badge severity-${r.severity}`} data-testid="runway-severity" title={r.severity_reason}>
+                  {SEVERITY_TEXT[r.severity]}
+                </span>{" "}
                 <b>{runwayDays(r.p50_days, r.horizon_days)}</b> / {runwayDays(r.p90_days, r.horizon_days)}
-                {r.flagged ? " ⚠ inside lead time" : ""}
+                <span className="muted small runway-reason">{r.severity_reason}</span>
               </span>
             </li>
           ))}

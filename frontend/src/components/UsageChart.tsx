@@ -1,8 +1,10 @@
-// Usage (mean and p95) with the forecast mean as a dashed line and its 80% / 95% intervals as shaded bands.
+// Usage (mean and p95) with the forecast mean as a dashed line, its 80% / 95% intervals as shaded bands (inside the
+// metric's domain: 0-100 for a percentage) and threshold lines; times in the dashboard's one time zone.
 import { useCallback, useMemo, useState } from "react";
 import type { EChartsOption, LineSeriesOption } from "echarts";
 import type { Anomaly, Forecast, Metrics } from "../api/client";
-import { fmtDateTime, fmtValue } from "../format";
+import { fmtAxisTime, fmtDateTime, fmtValue, timeAxisName } from "../format";
+import { useTimeZone, zoneLabel } from "../timeZone";
 import { EChart } from "./EChart";
 
 const COLORS = { mean: "#2563eb", p95: "#d97706", forecast: "#7c3aed", band80: "rgba(124, 58, 237, 0.28)", band95: "rgba(124, 58, 237, 0.12)" };
@@ -16,18 +18,27 @@ interface Band {
 }
 
 /** The stacked-area technique: an invisible lower line plus a stacked (upper - lower) area on top of it. */
-function bandOf(forecast: Forecast, lo: "lo80" | "lo95", hi: "hi80" | "hi95"): Band {
+/** A value inside the metric's domain: a percentage of capacity is never below 0% or above 100%. */
+export function inDomain(v: number, unit: string): number {
+  return isShare(unit) ? Math.min(100, Math.max(0, v)) : v;
+}
+
+export const isShare = (unit: string): boolean => unit === "percent" || unit === "%";
+
+function bandOf(forecast: Forecast, lo: "lo80" | "lo95", hi: "hi80" | "hi95", unit: string): Band {
   const lower: Pair[] = [];
   const width: Pair[] = [];
   let drawn = false;
   for (const p of forecast.points) {
     const t = Date.parse(p.t);
-    const l = p[lo];
-    const h = p[hi];
-    if (l === null || h === null || !Number.isFinite(l) || !Number.isFinite(h)) {
+    const rawLo = p[lo];
+    const rawHi = p[hi];
+    if (rawLo === null || rawHi === null || !Number.isFinite(rawLo) || !Number.isFinite(rawHi)) {
       lower.push([t, null]);
       width.push([t, null]);
     } else {
+      const l = inDomain(rawLo, unit);
+      const h = inDomain(rawHi, unit);
       lower.push([t, l]);
       width.push([t, Math.max(0, h - l)]);
       drawn = true;
@@ -56,17 +67,29 @@ export interface UsageChartProps {
   meanLabel?: string;
   /** Stretches the forecast did not expect: shaded, with their peak marked. */
   anomalies?: Anomaly[];
+  /** Horizontal lines (alert-rule or runway thresholds) in the chart's unit. */
+  thresholds?: Threshold[];
 }
+
+export interface Threshold {
+  value: number;
+  label: string;
+}
+const NO_THRESHOLDS: Threshold[] = [];
+const THRESHOLD = "#b91c1c";
 
 const ANOMALY = "#dc2626";
 const NONE: Anomaly[] = [];
 
-export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usage mean", anomalies = NONE }: UsageChartProps) {
+export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usage mean", anomalies = NONE, thresholds = NO_THRESHOLDS }: UsageChartProps) {
   const [bandDrawn, setBandDrawn] = useState(false);
+  const zone = useTimeZone();
 
   const built = useMemo(() => {
-    const band80 = forecast ? bandOf(forecast, "lo80", "hi80") : null;
-    const band95 = forecast ? bandOf(forecast, "lo95", "hi95") : null;
+    const band80 = forecast ? bandOf(forecast, "lo80", "hi80", unit) : null;
+    const band95 = forecast ? bandOf(forecast, "lo95", "hi95", unit) : null;
+    const share = isShare(unit);
+    const topThreshold = Math.max(...thresholds.map((th) => th.value), -Infinity);
     const hasBand = Boolean(band80?.drawn || band95?.drawn);
     const forecastStart = forecast?.points[0] ? Date.parse(forecast.points[0].t) : null;
     const lastForecast = forecast?.points[forecast.points.length - 1];
@@ -106,17 +129,21 @@ export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usag
               },
             }
           : {}),
-        ...(forecastStart !== null
-          ? {
-              markLine: {
-                silent: true,
-                symbol: "none",
-                lineStyle: { color: "#94a3b8", type: "dotted" },
-                label: { formatter: "forecast", position: "end", color: "#64748b" },
-                data: [{ xAxis: forecastStart }],
-              },
-            }
-          : {}),
+        markLine: {
+          silent: true,
+          symbol: "none",
+          lineStyle: { color: "#94a3b8", type: "dotted" },
+          label: { formatter: "forecast", position: "end", color: "#64748b" },
+          data: [
+            ...(forecastStart !== null ? [{ xAxis: forecastStart }] : []),
+            ...thresholds.map((th) => ({
+              yAxis: th.value,
+              name: th.label,
+              lineStyle: { color: THRESHOLD, type: "dashed" as const, width: 1.5 },
+              label: { formatter: `${th.label} ${fmtValue(th.value, unit)}`, position: "insideEndTop" as const, color: THRESHOLD },
+            })),
+          ],
+        },
       },
       {
         id: "usage-p95",
@@ -134,7 +161,7 @@ export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usag
         id: "forecast-mean",
         name: "Forecast (mean)",
         type: "line",
-        data: forecast.points.map((p): Pair => [Date.parse(p.t), p.mean]),
+        data: forecast.points.map((p): Pair => [Date.parse(p.t), inDomain(p.mean, unit)]),
         showSymbol: false,
         sampling: "lttb",
         color: COLORS.forecast,
@@ -170,13 +197,23 @@ export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usag
         },
       },
       // The whole requested window, even where it has no data yet, then the forecast horizon.
-      xAxis: { type: "time", min: windowStart, max: forecastEnd ?? windowEnd, axisLabel: { hideOverlap: true } },
+      xAxis: {
+        type: "time",
+        min: windowStart,
+        max: forecastEnd ?? windowEnd,
+        name: timeAxisName(),
+        nameLocation: "middle",
+        nameGap: 26,
+        axisLabel: { hideOverlap: true, formatter: (v: number) => fmtAxisTime(v) },
+      },
       yAxis: {
         type: "value",
         name: unit,
         nameTextStyle: { align: "left" },
-        min: nonNegative ? 0 : undefined,
-        scale: !nonNegative,
+        // a percentage of capacity: the whole 0-100% scale, never beyond it
+        min: share || nonNegative ? 0 : undefined,
+        max: share ? 100 : (extent: { max: number }) => Math.max(extent.max, topThreshold),
+        scale: !share && !nonNegative,
         axisLabel: { formatter: (v: number) => fmtValue(v, "") },
       },
       dataZoom: [
@@ -186,7 +223,8 @@ export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usag
       series,
     };
     return { option, hasBand };
-  }, [mean, p95, forecast, unit, title, anomalies, meanLabel]);
+    // zone is not read here but by the axis and tooltip formatters: a switch redraws the chart
+  }, [mean, p95, forecast, unit, title, anomalies, meanLabel, thresholds, zone]);
 
   const { option, hasBand } = built;
   const onRendered = useCallback(() => setBandDrawn(hasBand), [hasBand]);
@@ -218,11 +256,19 @@ export function UsageChart({ mean, p95, forecast, unit, title, meanLabel = "usag
             </span>
           </span>
         )}
+        {thresholds.map((th) => (
+          <span className="item" key={th.label} data-testid="threshold-legend">
+            <span className="swatch line dashed" style={{ borderColor: THRESHOLD }} aria-hidden="true" /> {th.label} {fmtValue(th.value, unit)}
+          </span>
+        ))}
         {anomalies.length > 0 && (
           <span className="item" data-testid="anomaly-legend">
             <span className="swatch" style={{ background: ANOMALY }} aria-hidden="true" /> {anomalies.length} anomal{anomalies.length === 1 ? "y" : "ies"}
           </span>
         )}
+        <span className="item muted" data-testid="chart-zone">
+          times in {zoneLabel(zone)}
+        </span>
         {forecast && (
           <span className="item muted">
             model <code>{forecast.model}</code>, trained on data to {forecast.as_of}

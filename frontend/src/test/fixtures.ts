@@ -54,7 +54,8 @@ export function fleetRow(over: Partial<FleetRow> = {}): FleetRow {
 export function runway(over: Partial<Runway> = {}): Runway {
   return {
     id: 1, resource_key: "aws:i-1", metric: "cpu_utilization", title: "t", method: "forecast", threshold: 80,
-    current: 40, p50_days: null, p90_days: null, horizon_days: 14, lead_time_days: 7, flagged: false, ...over,
+    current: 40, p50_days: null, p90_days: null, horizon_days: 14, lead_time_days: 7, flagged: false, severity: "ok",
+    severity_reason: "no crossing inside the 7-day lead time", ...over,
   } as Runway;
 }
 

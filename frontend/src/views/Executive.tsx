@@ -2,14 +2,14 @@
 // opportunities, split by provider, service and team. Every figure links to its detail.
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
-import type { EChartsOption } from "echarts";
-import { api, ApiError, unwrap, type Budgets, type CommitmentCoverage, type Forecast, type Metrics, type Spend, type Summary } from "../api/client";
+import { api, ApiError, unwrap, type Forecast, type Metrics, type Spend, type Summary } from "../api/client";
 import { useCapabilities } from "../capabilities";
-import { EChart } from "../components/EChart";
 import { Link } from "../components/Link";
+import { SignedBars } from "../components/SignedBars";
+import { BudgetPanel, CoveragePanel } from "./ExecutivePanels";
 import { Empty, ErrorNotice, Loading, NotAvailable } from "../components/StateViews";
 import { UsageChart } from "../components/UsageChart";
-import { fmtDate, fmtMoney, fmtPercent } from "../format";
+import { fmtDate, fmtMoney } from "../format";
 import { queryString } from "../urlState";
 
 const DAY = 86_400_000;
@@ -30,6 +30,30 @@ export function monthOutlook(spend: Spend, forecast: Forecast | undefined) {
   return { mean, lo80: Math.max(0, mean - half((p) => p.lo80)), hi80: mean + half((p) => p.hi80) };
 }
 
+/** "Q1 2027" for the quarter starting on `start` (YYYY-MM-DD). */
+export function quarterName(start: string): string {
+  const [year, month] = start.split("-").map(Number);
+  return `Q${Math.floor(((month ?? 1) - 1) / 3) + 1} ${year}`;
+}
+
+/** The last day of a period whose end is exclusive (YYYY-MM-DD in, YYYY-MM-DD out). */
+export function lastDay(endExclusive: string): string {
+  return new Date(Date.parse(`${endExclusive}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+}
+
+/** "December 2026" for a day (YYYY-MM-DD). */
+function monthName(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`)).toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
+}
+
+/** The calendar month of `day` (YYYY-MM-DD) as [first, last] days. */
+function monthOf(day: string): [string, string] {
+  const [year, month] = day.split("-").map(Number);
+  const first = new Date(Date.UTC(year ?? 1970, (month ?? 1) - 1, 1)).toISOString().slice(0, 10);
+  const next = new Date(Date.UTC(year ?? 1970, month ?? 1, 1)).toISOString().slice(0, 10);
+  return [first, lastDay(next)];
+}
+
 function Kpi({ label, value, sub, to, testId }: { label: string; value: string; sub?: ReactNode; to: string; testId?: string }) {
   return (
     <Link to={to} className="kpi" data-testid={testId}>
@@ -41,7 +65,8 @@ function Kpi({ label, value, sub, to, testId }: { label: string; value: string; 
 }
 
 function Split({ spend, title, link }: { spend: Spend; title: string; link: (name: string) => string }) {
-  const max = Math.max(...spend.parts.map((p) => p.effective), 0);
+  // bars by size whatever the sign: a credit is a red bar of its own size, not a full positive one
+  const max = Math.max(...spend.parts.map((p) => Math.abs(p.effective)), 0);
   return (
     <div className="split">
       <h3>{title}</h3>
@@ -50,10 +75,10 @@ function Split({ spend, title, link }: { spend: Spend; title: string; link: (nam
       ) : (
         <ul className="bars">
           {spend.parts.slice(0, 8).map((p) => (
-            <li key={p.name}>
+            <li key={p.name} className={p.effective < 0 ? "negative" : undefined}>
               <Link to={link(p.name)}>{p.name}</Link>
               <span className="bar" aria-hidden="true">
-                <span style={{ width: `${max > 0 ? (100 * p.effective) / max : 0}%` }} />
+                <span style={{ width: `${max > 0 ? (100 * Math.abs(p.effective)) / max : 0}%` }} />
               </span>
               <span className="num">{fmtMoney(p.effective, spend.currency)}</span>
             </li>
@@ -117,24 +142,59 @@ function Headline() {
           testId="kpi-mtd"
         />
         <Kpi
-          label="Forecast this month"
+          label={month && spend.data.through ? `Forecast ${monthName(spend.data.through)}` : "Forecast this month"}
           value={month ? fmtMoney(month.mean, cur) : "not available"}
           sub={
-            month
-              ? `80%: ${fmtMoney(month.lo80, cur)} – ${fmtMoney(month.hi80, cur)}`
-              : forecast.error instanceof ApiError && forecast.error.status === 404
-                ? "no cost forecast yet (after the next training run)"
-                : "the cost forecast does not reach the month's end"
+            month && spend.data.through ? (
+              <>
+                <span className="dates" data-testid="kpi-month-dates">
+                  {fmtDate(monthOf(spend.data.through)[0])} – {fmtDate(monthOf(spend.data.through)[1])}
+                </span>
+                <span data-testid="kpi-month-interval">
+                  80%: {fmtMoney(month.lo80, cur)} – {fmtMoney(month.hi80, cur)}
+                </span>
+              </>
+            ) : forecast.error instanceof ApiError && forecast.error.status === 404 ? (
+              "no cost forecast yet (after the next training run)"
+            ) : (
+              "the cost forecast does not reach the month's end"
+            )
           }
           to="/reports"
           testId="kpi-month"
         />
         <Kpi
-          label="Forecast next quarter"
+          label={q.available && q.period_start ? `Forecast next quarter (${quarterName(q.period_start)})` : "Forecast next quarter"}
           value={q.available ? fmtMoney(q.mean, cur) : "not available"}
-          sub={q.available ? `80%: ${fmtMoney(q.lo80, cur)} – ${fmtMoney(q.hi80, cur)}; 95%: ${fmtMoney(q.lo95, cur)} – ${fmtMoney(q.hi95, cur)}` : q.reason}
+          sub={
+            q.available && q.period_start && q.period_end ? (
+              <>
+                <span className="dates" data-testid="kpi-quarter-dates">
+                  {fmtDate(q.period_start)} – {fmtDate(lastDay(q.period_end))}
+                </span>
+                <span data-testid="kpi-quarter-interval">
+                  80%: {fmtMoney(q.lo80, cur)} – {fmtMoney(q.hi80, cur)}; 95%: {fmtMoney(q.lo95, cur)} – {fmtMoney(q.hi95, cur)}
+                </span>
+                {q.credits ? <span>includes {fmtMoney(q.credits, cur)} of monthly credits</span> : null}
+                {q.reason ? <span className="muted">{q.reason}</span> : null}
+              </>
+            ) : (
+              q.reason
+            )
+          }
           to="/reports"
           testId="kpi-quarter"
+        />
+        <Kpi
+          label="Monthly run rate"
+          value={s.monthly_run_rate ? fmtMoney(s.monthly_run_rate.monthly, cur) : "not available"}
+          sub={
+            s.monthly_run_rate
+              ? `at the spend of ${fmtDate(s.monthly_run_rate.start)} – ${fmtDate(lastDay(s.monthly_run_rate.end))}, credits left out; the scenarios' baseline`
+              : "no cost records yet"
+          }
+          to="/scenarios"
+          testId="kpi-run-rate"
         />
         <Kpi
           label="Savings identified"
@@ -173,19 +233,31 @@ function SpendSection() {
   else if (failed) body = <ErrorNotice error={failed.error} what="spend" />;
   else if (provider.data && service.data && team.data) {
     const p = provider.data;
+    // the line is the recurring spend the forecast learns from; credits and adjustments are their own series
     const history: Metrics = {
       series_id: "cost:total",
       start: p.daily[0] ? `${p.daily[0].day}T00:00:00Z` : new Date().toISOString(),
       end: p.through ? `${p.through}T23:59:59Z` : new Date().toISOString(),
       step: 86400,
       agg: "sum",
-      points: p.daily.map((d) => ({ t: `${d.day}T00:00:00Z`, v: d.effective })),
+      points: p.daily.map((d) => ({ t: `${d.day}T00:00:00Z`, v: d.effective - (d.one_off ?? 0) })),
     };
+    const oneOff = p.daily.filter((d) => (d.one_off ?? 0) !== 0).map((d) => ({ day: d.day, value: d.one_off ?? 0 }));
     body = p.daily.length === 0 ? (
       <Empty testId="spend-empty">No cost records yet: collect a billing source (the demo source includes costs).</Empty>
     ) : (
       <>
-        <UsageChart mean={history} p95={undefined} forecast={forecast.data} unit={p.currency} title="Daily spend and its forecast" meanLabel="daily spend" />
+        <p className="muted small" data-testid="spend-period">
+          Daily spend {fmtDate(p.daily[0]?.day)} – {fmtDate(p.through)} and its forecast; the splits below are this month,{" "}
+          {fmtDate(p.period_start)} – {fmtDate(p.through)}.
+        </p>
+        <UsageChart mean={history} p95={undefined} forecast={forecast.data} unit={p.currency} title="Daily spend before credits, and its forecast" meanLabel="daily spend before credits" />
+        {oneOff.length > 0 && (
+          <>
+            <h3>Credits and adjustments</h3>
+            <SignedBars days={oneOff} currency={p.currency} title="Credits and adjustments per charge day" testId="credits-chart" />
+          </>
+        )}
         <div className="grid-3">
           <Split spend={p} title="By provider" link={(n) => `/${queryString({ provider: n })}`} />
           <Split spend={service.data} title="By service" link={() => "/reports"} />
@@ -196,7 +268,7 @@ function SpendSection() {
   }
   return (
     <section className="card" aria-labelledby="spend-title" data-testid="spend">
-      <h2 id="spend-title">Spend, month to date</h2>
+      <h2 id="spend-title">Spend: daily history and forecast, this month by provider, service and team</h2>
       {body}
     </section>
   );
@@ -219,128 +291,25 @@ function TopOpportunities() {
       ) : (
         <ol className="runway-list">
           {recs.data.items.map((r) => (
-            <li key={r.id}>
-              <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{r.title}</Link>
+            <li key={r.id} data-testid="opportunity">
+              <span>
+                <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{r.title}</Link>{" "}
+                <span className="muted small">
+                  on{" "}
+                  {r.resource_pk !== null && r.resource_pk !== undefined ? (
+                    <Link to={`/resources/${r.resource_pk}`} data-testid="opportunity-resource">
+                      {r.resource_name || r.resource_key}
+                    </Link>
+                  ) : (
+                    <span data-testid="opportunity-resource">{r.resource_key}</span>
+                  )}
+                </span>
+              </span>
               <b>{fmtMoney(r.monthly_savings_effective)}/mo</b>
             </li>
           ))}
         </ol>
       )}
-    </section>
-  );
-}
-
-const STATUS_TEXT: Record<string, string> = {
-  over: "over budget (spent or forecast)",
-  at_risk: "at risk: the 80% interval reaches the budget",
-  under: "within budget",
-  unknown: "no month-end forecast",
-};
-
-function BudgetPanel() {
-  const budgets = useQuery({ queryKey: ["spend", "budgets"], queryFn: () => unwrap(api.GET("/api/spend/budgets")) });
-  let body: ReactNode;
-  if (budgets.isPending) body = <Loading what="budgets" />;
-  else if (budgets.isError) body = <ErrorNotice error={budgets.error} what="budgets" onRetry={() => void budgets.refetch()} />;
-  else if (budgets.data.items.length === 0) body = <Empty testId="budgets-empty">{budgets.data.reason}</Empty>;
-  else {
-    const b: Budgets = budgets.data;
-    body = (
-      <div className="table-wrap">
-      <table className="resources" data-testid="budgets">
-        <caption className="muted small">
-          {fmtDate(b.period_start)} – {fmtDate(b.period_end)}
-          {b.through ? `, costs through ${fmtDate(b.through)}` : ", no cost data yet"}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Budget</th>
-            <th scope="col" className="num">Monthly budget</th>
-            <th scope="col" className="num">Spent</th>
-            <th scope="col" className="num">Month-end forecast (80%)</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {b.items.map((item) => (
-            <tr key={item.scope} data-testid={`budget-${item.scope}`}>
-              <th scope="row">
-                <Link to={item.scope === "total" ? "/reports" : `/${queryString({ provider: item.scope })}`}>{item.scope}</Link>
-              </th>
-              <td className="num">{fmtMoney(item.budget, b.currency)}</td>
-              <td className="num">
-                {fmtMoney(item.month_to_date, b.currency)} <span className="muted">({fmtPercent(item.used, true)})</span>
-              </td>
-              <td className="num">
-                {item.month_end ? (
-                  <>
-                    {fmtMoney(item.month_end.mean, b.currency)}{" "}
-                    <span className="muted">
-                      ({fmtMoney(item.month_end.lo80, b.currency)} – {fmtMoney(item.month_end.hi80, b.currency)})
-                    </span>
-                  </>
-                ) : (
-                  <span className="muted">{item.reason}</span>
-                )}
-              </td>
-              <td>
-                <span className={`badge budget-${item.status}`}>{STATUS_TEXT[item.status] ?? item.status}</span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      </div>
-    );
-  }
-  return (
-    <section className="card" aria-labelledby="budget-title" data-testid="budget-panel">
-      <h2 id="budget-title">Spend against budget</h2>
-      {body}
-    </section>
-  );
-}
-
-function CoveragePanel() {
-  const coverage = useQuery({
-    queryKey: ["spend", "commitment-coverage"],
-    queryFn: () => unwrap(api.GET("/api/spend/commitment-coverage", { params: { query: { period: "week", days: 91 } } })),
-  });
-  let body: ReactNode;
-  if (coverage.isPending) body = <Loading what="commitment coverage" />;
-  else if (coverage.isError) body = <ErrorNotice error={coverage.error} what="commitment coverage" onRetry={() => void coverage.refetch()} />;
-  else if (!coverage.data.available) body = <Empty testId="coverage-unavailable">Commitment coverage is not available: {coverage.data.reason}.</Empty>;
-  else {
-    const c: CommitmentCoverage = coverage.data;
-    const option: EChartsOption = {
-      aria: { enabled: true },
-      grid: { left: 48, right: 16, top: 16, bottom: 32 },
-      tooltip: { trigger: "axis", valueFormatter: (v) => fmtPercent(Number(v), true) },
-      xAxis: { type: "category", data: c.items.map((p) => fmtDate(p.start)) },
-      yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: (v: number) => fmtPercent(v, true) } },
-      series: [{ type: "bar", name: "covered", data: c.items.map((p) => p.coverage) }],
-    };
-    const last = c.items.at(-1);
-    body = (
-      <>
-        <p data-testid="coverage-latest">
-          {last && (
-            <>
-              Week of {fmtDate(last.start)}: <b>{fmtPercent(last.coverage, true)}</b> of {fmtMoney(last.eligible_list, c.currency)} eligible
-              usage (at list price) was covered; it cost {fmtMoney(last.effective, c.currency)}.{" "}
-            </>
-          )}
-          <Link to={`/recommendations${queryString({ kind: "commitment" })}`}>Commitment recommendations</Link>
-        </p>
-        <EChart option={option} ariaLabel="Share of eligible usage covered by commitments, per week" testId="coverage-chart" className="small-chart" />
-        <p className="muted small">{c.basis}</p>
-      </>
-    );
-  }
-  return (
-    <section className="card" aria-labelledby="commit-title" data-testid="commitment-coverage">
-      <h2 id="commit-title">Commitment coverage over time</h2>
-      {body}
     </section>
   );
 }

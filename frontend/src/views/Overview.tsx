@@ -101,7 +101,7 @@ function FleetTable({ params, runway }: { params: URLSearchParams; runway: Runwa
       <div className="section-head">
         <h2 id="fleet-title">Fleet</h2>
         <span className="muted" data-testid="fleet-total">
-          {fleet.data ? `${total.toLocaleString()} resources` : ""}
+          {fleet.data ? `${total.toLocaleString()} resource${total === 1 ? "" : "s"}` : ""}
         </span>
       </div>
       <div className="filters" role="search" aria-label="Filter the fleet">

@@ -101,7 +101,7 @@ function Recommendations({ params, role }: { params: URLSearchParams; role: Role
       <h1 className="page-title">Recommendations</h1>
       <section className="card" aria-labelledby="recs-list-title" data-testid="recommendations">
         <div className="section-head">
-          <h2 id="recs-list-title">{recs.data ? `${total.toLocaleString()} recommendations` : "Recommendations"}</h2>
+          <h2 id="recs-list-title">{recs.data ? `${total.toLocaleString()} recommendation${total === 1 ? "" : "s"}` : "Recommendations"}</h2>
           <div className="actions">
             <button type="button" onClick={() => void exportCsv()} data-testid="export-recommendations">
               Export CSV
@@ -114,7 +114,7 @@ function Recommendations({ params, role }: { params: URLSearchParams; role: Role
           <SelectFilter label="Status" value={params.get("status") ?? ""} options={STATUSES} onChange={(v) => set({ status: v })} testId="filter-status" />
           <TextFilter label="Least savings (USD/month)" value={params.get("min_savings") ?? ""} onChange={onMin} testId="filter-min-savings" />
           <TextFilter label="Resource" value={params.get("resource") ?? ""} onChange={onResource} testId="filter-resource" />
-          <label>
+          <label className="sort">
             <span>Sort by</span>
             <select value={query.sort} onChange={(e) => set({ sort: e.target.value === "-savings" ? null : e.target.value })}>
               {SORTS.map(([v, l]) => (

@@ -52,7 +52,7 @@ function Scenarios({ canEdit }: { canEdit: boolean }) {
           </div>
         )}
       </section>
-      {selected !== null && <Comparison id={selected} />}
+      {selected !== null && <Comparison id={selected} canEdit={canEdit} onDeleted={() => set({ scenario: "" })} />}
     </>
   );
 }
@@ -151,24 +151,33 @@ function compareOption(c: ScenarioCompare): EChartsOption {
   const months = c.months.map((m) => m.month);
   return {
     animation: false,
-    tooltip: { trigger: "axis", valueFormatter: (v) => fmtMoney(Number(v)) },
-    legend: { top: 0 },
-    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, type: "scroll" },
+    // room above the plot for the legend and the axis names, so no bar is clipped
+    grid: { left: 8, right: 16, top: 64, bottom: 8, containLabel: true },
     xAxis: { type: "category", data: months },
     yAxis: [
-      { type: "value", name: "cost", axisLabel: { formatter: (v: number) => fmtMoney(v) } },
-      { type: "value", name: "vCPU", splitLine: { show: false } },
+      { type: "value", name: "cost a month", min: 0, axisLabel: { formatter: (v: number) => fmtMoney(v) } },
+      { type: "value", name: "demand (busy vCPU)", min: 0, splitLine: { show: false } },
     ],
     series: [
-      { name: "Baseline cost", type: "line", data: c.months.map((m) => m.baseline_cost), color: "#64748b" },
-      { name: "Scenario cost", type: "line", data: c.months.map((m) => m.scenario_cost), color: "#7c3aed" },
+      { name: "Baseline cost", type: "line", data: c.months.map((m) => m.baseline_cost), color: "#64748b", tooltip: { valueFormatter: (v) => fmtMoney(Number(v)) } },
+      { name: "Scenario cost", type: "line", data: c.months.map((m) => m.scenario_cost), color: "#7c3aed", tooltip: { valueFormatter: (v) => fmtMoney(Number(v)) } },
       { name: "Baseline demand (vCPU)", type: "bar", yAxisIndex: 1, data: c.months.map((m) => m.baseline_demand_vcpus), color: "#cbd5e1" },
       { name: "Scenario demand (vCPU)", type: "bar", yAxisIndex: 1, data: c.months.map((m) => m.scenario_demand_vcpus), color: "#c4b5fd" },
     ],
   };
 }
 
-function Comparison({ id }: { id: number }) {
+function Comparison({ id, canEdit, onDeleted }: { id: number; canEdit: boolean; onDeleted: () => void }) {
+  const client = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE("/api/scenarios/{scenario_id}", { params: { path: { scenario_id: id } } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["scenarios"] });
+      onDeleted();
+    },
+  });
   const cmp = useQuery({
     queryKey: ["scenario-compare", id],
     queryFn: () => unwrap(api.GET("/api/scenarios/{scenario_id}/compare", { params: { path: { scenario_id: id } } })),
@@ -189,7 +198,13 @@ function Comparison({ id }: { id: number }) {
               <dd>{cmp.data.resources}</dd>
             </div>
             <div>
-              <dt>Baseline cost</dt>
+              <dt>Fleet today, a month</dt>
+              <dd data-testid="scenario-baseline-month" title="the fleet's billed run rate: the executive view's monthly run rate">
+                {fmtMoney(cmp.data.fleet_monthly_cost)}
+              </dd>
+            </div>
+            <div>
+              <dt>Baseline cost, {cmp.data.months.length} months</dt>
               <dd>{fmtMoney(cmp.data.baseline_total_cost)}</dd>
             </div>
             <div>
@@ -207,8 +222,8 @@ function Comparison({ id }: { id: number }) {
               <thead>
                 <tr>
                   <th scope="col">Month</th>
-                  <th scope="col" className="num">Baseline vCPU</th>
-                  <th scope="col" className="num">Scenario vCPU</th>
+                  <th scope="col" className="num">Baseline capacity (vCPU)</th>
+                  <th scope="col" className="num">Scenario capacity (vCPU)</th>
                   <th scope="col" className="num">Scenario utilisation</th>
                   <th scope="col" className="num">Baseline cost</th>
                   <th scope="col" className="num">Scenario cost</th>
@@ -219,8 +234,8 @@ function Comparison({ id }: { id: number }) {
                 {cmp.data.months.map((m) => (
                   <tr key={m.month}>
                     <td data-label="Month">{m.month}</td>
-                    <td data-label="Baseline vCPU" className="num">{fmtNumber(m.baseline_capacity_vcpus)}</td>
-                    <td data-label="Scenario vCPU" className="num">{fmtNumber(m.scenario_capacity_vcpus)}</td>
+                    <td data-label="Baseline capacity (vCPU)" className="num">{fmtNumber(m.baseline_capacity_vcpus)}</td>
+                    <td data-label="Scenario capacity (vCPU)" className="num">{fmtNumber(m.scenario_capacity_vcpus)}</td>
                     <td data-label="Scenario utilisation" className="num">{fmtPercent(m.scenario_utilisation)}</td>
                     <td data-label="Baseline cost" className="num">{fmtMoney(m.baseline_cost)}</td>
                     <td data-label="Scenario cost" className="num">{fmtMoney(m.scenario_cost)}</td>
@@ -230,6 +245,14 @@ function Comparison({ id }: { id: number }) {
               </tbody>
             </table>
           </div>
+          {canEdit && (
+            <p>
+              <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending} data-testid="scenario-delete">
+                Delete this scenario
+              </button>
+            </p>
+          )}
+          {remove.isError && <ErrorNotice error={remove.error} what="deleting the scenario" />}
           {cmp.data.skipped.length > 0 && (
             <details>
               <summary>{cmp.data.skipped.length} resources left out</summary>
