@@ -1,9 +1,9 @@
 """Split-conformal prediction intervals from rolling-origin backtest residuals, per horizon bucket.
 
 Residuals (actual - point forecast) of the backtest origins are pooled by horizon bucket; the interval at
-level L of a bucket is the forecast plus or minus the finite-sample-corrected L-th percentile of its
-absolute residuals. Width never shrinks with the horizon; beyond the backtested horizon it grows with the square
-root of the distance, like a random walk.
+level L of a bucket runs from the finite-sample-corrected (1 - L)/2 to the (1 + L)/2 quantile of its signed
+residuals, each level calibrated on its own. Width never shrinks with the horizon; beyond the backtested
+horizon it grows with the square root of the distance, like a random walk.
 """
 
 from __future__ import annotations
@@ -53,7 +53,13 @@ class ConformalBands:
 
 
 def calibrate(residuals: np.ndarray, levels: Sequence[int]) -> ConformalBands:
-    """Bands from an (origins x horizon) array of backtest residuals, actual minus forecast."""
+    """Bands from an (origins x horizon) array of backtest residuals, actual minus forecast.
+
+    Per horizon bucket, the residuals of every origin are pooled and the band at level L runs from their
+    (1 - L)/2 to their (1 + L)/2 quantile, each with the split-conformal finite-sample correction: the 80% and
+    the 95% bands are calibrated each on their own quantiles, so neither is a widened copy of the other, and a
+    skewed error (a series that spikes up, never down) gives a skewed band.
+    """
     origins, horizon = residuals.shape
     per_bucket = max(1, math.ceil(MIN_PER_BUCKET / origins))
     buckets = max(1, min(MAX_BUCKETS, horizon // per_bucket))
@@ -62,21 +68,17 @@ def calibrate(residuals: np.ndarray, levels: Sequence[int]) -> ConformalBands:
     for level in levels:
         pairs: list[tuple[float, float]] = []
         low_so_far, high_so_far = 0.0, 0.0
+        tail = (1.0 - level / 100.0) / 2.0
         for start, stop in zip(edges, edges[1:], strict=False):
-            # split-conformal on |residual| with the finite-sample correction ceil((n+1) L)/n, per origin, and the
-            # widest origin taken: with a handful of origins the residuals of one origin move together, and
-            # symmetric bands stay honest when the future is biased against the backtest (a shift, a new trend)
-            halves = []
-            for row in np.abs(residuals[:, start:stop]):
-                r = row[np.isfinite(row)]
-                if r.size:
-                    halves.append(float(np.quantile(r, min(1.0, math.ceil((r.size + 1) * level / 100.0) / r.size))))
-            if not halves:
-                pairs.append((low_so_far, high_so_far))
-                continue
-            half = max(halves)
-            low, high = -half, half
-            low_so_far, high_so_far = min(low_so_far, low), max(high_so_far, high)  # never narrower further out
+            pooled = residuals[:, start:stop].ravel()
+            r = np.sort(pooled[np.isfinite(pooled)])
+            if r.size:
+                n = r.size
+                hi_rank = min(1.0, math.ceil((n + 1) * (1.0 - tail)) / n)
+                lo_rank = max(0.0, math.floor((n + 1) * tail) / n - 1.0 / n)
+                low, high = float(np.quantile(r, lo_rank)), float(np.quantile(r, hi_rank))
+                # never narrower further out
+                low_so_far, high_so_far = min(low_so_far, low), max(high_so_far, high)
             pairs.append((low_so_far, high_so_far))
         quantiles[int(level)] = pairs
     return ConformalBands(edges=edges, quantiles=quantiles)
