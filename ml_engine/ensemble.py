@@ -58,6 +58,7 @@ MEMBERS: dict[str, Callable[[int], Forecaster]] = {
 }
 GLOBAL_NN = "global_nn"
 CALIBRATED_LEVELS = (80, 95)
+MIN_STRIDE_SHARE = 0.25  # backtest origins at least a quarter of the backtested span apart
 __all__ = ["GLOBAL_NN", "MEMBERS", "WEIGHT_BAND", "Ensemble", "inverse_error_weights"]
 
 
@@ -222,14 +223,14 @@ class Ensemble(Forecaster):
         y, m = self._y, self.season_length
         n = len(y)
         min_train = 2 * m + 2 * self._resolution.per_hour
-        span = min(horizon, (n - min_train) // self.origins)
+        span, stride = backtest_windows(n - min_train, horizon, self.origins)
         dropped: dict[str, str] = {}
         candidates = self._candidates()
         if span < 1:
             raise ForecastError(
                 f"ensemble: {n} points leave no room to backtest {self.origins} origins after {min_train} points"
             )
-        positions = [n - k * span for k in range(self.origins, 0, -1)]
+        positions = [n - span - k * stride for k in range(self.origins - 1, -1, -1)]
         profiles: list[np.ndarray] = []
         actuals: list[np.ndarray] = []
         scales: list[float] = []
@@ -355,6 +356,19 @@ class Ensemble(Forecaster):
             "dropped": plan["dropped"],
             "backtested_at": plan["backtested_at"],
         }
+
+
+def backtest_windows(room: int, horizon: int, origins: int) -> tuple[int, int]:
+    """(span, stride) of `origins` backtest windows in the last `room` points: the whole horizon when one window
+    of it fits with the origins at least a quarter span apart (windows may overlap, so that every horizon step is
+    calibrated on real residuals), else the longest span that does; windows never overlap when room allows."""
+    if origins < 2:
+        return min(horizon, room), max(min(horizon, room), 1)
+    span = min(horizon, int(room / (1.0 + (origins - 1) * MIN_STRIDE_SHARE)))
+    if span < 1:
+        return 0, 0
+    stride = max(1, min(span, (room - span) // (origins - 1)))
+    return span, stride
 
 
 def _round(value: float) -> float | None:

@@ -2,12 +2,13 @@
 
 A forecast is checked against an envelope measured on the recent history:
 - range: every point within the history's robust range (0.1%..99.9% quantiles), widened by RANGE_MARGIN of it;
-- level: the mean of each forecast season within the range of the history's season means, widened by
-  LEVEL_MARGIN of that range (or of a tenth of the robust range, when the season means barely move);
+- level: the mean of each forecast season within the range of the history's season means and its recent level
+  (last hours), widened by LEVEL_MARGIN of that range (or of a tenth of the robust range, when it barely moves);
 - width: the median 95% band no wider than WIDTH_FACTOR x the robust range;
-- jump: the first forecast hour no further from the last observed hour, nor from the median of the last
-  RECENT_HOURS hours (so that a spike in the last hour may be forecast away), than the history ever moved
-  between consecutive hours at that time of day, plus JUMP_MOVES typical hour-to-hour moves.
+- jump: the first forecast hour no further from the last observed hour, from the median of the last
+  RECENT_HOURS hours (so that a spike in the last hour may be forecast away), or from the last minutes (a
+  persisted shift), than the history ever moved between consecutive hours at that time of day, plus JUMP_MOVES
+  typical hour-to-hour moves.
 A forecast that breaks one of them is replaced by the next candidate (the best-behaved member, then seasonal
 naive); the reasons go to Forecast.params["guard"].
 
@@ -44,6 +45,7 @@ class Envelope:
     block: int  # steps per hour (1 for hourly and coarser data)
     last_level: float  # mean of the last hour
     recent_level: float  # median of the last RECENT_HOURS hourly means
+    tail_level: float  # median of the last steps (those level_shift looks at)
     jump_allowed: float
 
     @property
@@ -58,12 +60,15 @@ def envelope(history: np.ndarray, season_length: int, block: int) -> Envelope:
     low, high = (float(q) for q in np.quantile(values, [0.001, 0.999]))
     scale = max(high - low, 1e-9 * max(1.0, abs(float(np.median(values)))))
     seasons = values.size // season_length
-    if seasons >= 1:
-        means = values[values.size - seasons * season_length :].reshape(seasons, season_length).mean(axis=1)
-        level_low, level_high = float(means.min()), float(means.max())
-    else:
-        level_low = level_high = float(values.mean())
     hours = _block_means(values, block)
+    recent_level = float(np.median(hours[-RECENT_HOURS:]))
+    tail_level = float(np.median(values[-_tail_steps(block) :]))
+    levels = [recent_level, tail_level]
+    if seasons >= 1:
+        levels += list(values[values.size - seasons * season_length :].reshape(seasons, season_length).mean(axis=1))
+    else:
+        levels.append(float(values.mean()))
+    level_low, level_high = float(min(levels)), float(max(levels))
     moves = np.abs(np.diff(hours)) if hours.size > 1 else np.zeros(1)
     typical = float(np.median(moves)) if moves.size else 0.0
     per_day = max(season_length // block, 1)
@@ -78,7 +83,8 @@ def envelope(history: np.ndarray, season_length: int, block: int) -> Envelope:
         season_length=season_length,
         block=block,
         last_level=float(hours[-1]),
-        recent_level=float(np.median(hours[-RECENT_HOURS:])),
+        recent_level=recent_level,
+        tail_level=tail_level,
         jump_allowed=seen + JUMP_MOVES * max(typical, 1e-3 * scale),
     )
 
@@ -108,7 +114,7 @@ def check(env: Envelope, mean: np.ndarray, lower95: np.ndarray | None, upper95: 
         if width > WIDTH_FACTOR * span:
             reasons.append(f"width: median 95% band {width:.4g} wide, history's robust range {span:.4g}")
     first = float(np.mean(mean[: env.block]))
-    if min(abs(first - env.last_level), abs(first - env.recent_level)) > env.jump_allowed:
+    if min(abs(first - lvl) for lvl in (env.last_level, env.recent_level, env.tail_level)) > env.jump_allowed:
         reasons.append(
             f"jump: first hour {first:.4g} after a last hour of {env.last_level:.4g} (recent median "
             f"{env.recent_level:.4g}), history supports a move of {env.jump_allowed:.4g}"
@@ -125,7 +131,7 @@ def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float |
     forecast is moved so that its first hour starts from the median of those points. A spike of a few minutes
     leaves some of them inside the range, and changes nothing.
     """
-    recent = max(per_hour // 3, SHIFT_MIN_STEPS)
+    recent = _tail_steps(per_hour)
     block = max(per_hour, SHIFT_MIN_STEPS)
     earlier = history[: len(history) - recent]
     means = _block_means(earlier, block)
@@ -138,6 +144,11 @@ def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float |
     if max(above, below) <= SHIFT_MOVES * step:  # some point inside the range, or just beyond it
         return None
     return float(np.median(tail)) - float(np.mean(mean[:block]))
+
+
+def _tail_steps(per_hour: int) -> int:
+    """The last steps a persisted shift must fill: a third of an hour, at least SHIFT_MIN_STEPS."""
+    return max(per_hour // 3, SHIFT_MIN_STEPS)
 
 
 def _block_means(values: np.ndarray, block: int) -> np.ndarray:

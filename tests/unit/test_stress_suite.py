@@ -67,12 +67,14 @@ def test_one_spike_in_one_window_does_not_decide_the_weights() -> None:
     assert weights["chaser"] > weights["steady"]
 
 
-def test_the_ensemble_is_served_only_where_its_backtest_is_no_worse_than_its_best_member() -> None:
+def test_the_ensemble_is_served_unless_a_member_clearly_beats_it_on_the_backtest() -> None:
     weights = {"a": 0.6, "b": 0.4, "seasonal_naive": 0.0}
     order, why = serving_order({"a": 1.0, "b": 1.2, "seasonal_naive": 2.0}, 0.9, weights)
     assert order == ["ensemble", "a", "b", "seasonal_naive"] and "at least as good" in why
-    order, why = serving_order({"a": 1.0, "b": 1.2, "seasonal_naive": 2.0}, 1.1, weights)
-    assert order[0] == "a" and order[-1] == "seasonal_naive" and "beats" in why
+    order, why = serving_order({"a": 1.0, "b": 1.2, "seasonal_naive": 2.0}, 1.02, weights)
+    assert order[0] == "ensemble"  # a hair better on the backtest the weights were fitted on: noise
+    order, why = serving_order({"a": 1.0, "b": 1.2, "seasonal_naive": 2.0}, 1.2, weights)
+    assert order == ["a", "ensemble", "b", "seasonal_naive"] and "beats" in why
 
 
 class Treacherous(SeasonalNaive):
