@@ -184,7 +184,8 @@ def train_series(
         return _skip(db_url, series_id, as_of, "no cost records" if cost else "no samples stored", force=force)
     with session_scope(db_url) as session:
         states = {stat: _warm_state(session, series_id, stat) for stat in plan.stats}
-    fitted = [_fit_stat(stat, history, report, plan, settings, states[stat], global_nn)
+    # the series id names the metric (e.g. .../cpu_utilization): the forecaster bounds it to its domain (0..100%)
+    fitted = [_fit_stat(stat, history.rename(series_id), report, plan, settings, states[stat], global_nn)
               for stat, history, report in histories]
     with session_scope(db_url) as session:
         if not force and item_status(session, as_of, series_id) in FINAL:  # another worker got there first
