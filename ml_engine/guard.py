@@ -2,13 +2,13 @@
 
 A forecast is checked against an envelope measured on the recent history:
 - range: every point within the history's robust range (0.1%..99.9% quantiles), widened by RANGE_MARGIN of it;
-- level: the mean of each forecast season within the range of the history's season means and its recent level
-  (last hours), widened by LEVEL_MARGIN of that range (or of a tenth of the robust range, when it barely moves);
+- level: the mean of each forecast season within the range of the history's season means, its recent level
+  (median of the last RECENT_HOURS hours) and a persisted shift's new level, widened by LEVEL_MARGIN of that
+  range (or of a tenth of the robust range, when it barely moves);
 - width: the median 95% band no wider than WIDTH_FACTOR x the robust range;
-- jump: the first forecast hour no further from the last observed hour, from the median of the last
-  RECENT_HOURS hours (so that a spike in the last hour may be forecast away), or from the last minutes (a
-  persisted shift), than the history ever moved between consecutive hours at that time of day, plus JUMP_MOVES
-  typical hour-to-hour moves.
+- jump: the first forecast hour no further from the recent level (so that a spike in the last hours is
+  forecast away, not followed) or from a persisted shift's new level than the history ever moved between
+  consecutive hours at that time of day, plus JUMP_MOVES typical hour-to-hour moves.
 A forecast that breaks one of them is replaced by the next candidate (the best-behaved member, then seasonal
 naive); the reasons go to Forecast.params["guard"].
 
@@ -28,7 +28,7 @@ RANGE_MARGIN = 1.0
 LEVEL_MARGIN = 1.0
 WIDTH_FACTOR = 2.0
 JUMP_MOVES = 6.0
-RECENT_HOURS = 4
+RECENT_HOURS = 6  # its median ignores a spike of up to 2 hours; longer ones are a shift or part of the level
 SHIFT_MOVES = 10.0  # persisted last steps this many typical hourly moves beyond all earlier hours are a shift
 SHIFT_MIN_STEPS = 3
 
@@ -45,7 +45,7 @@ class Envelope:
     block: int  # steps per hour (1 for hourly and coarser data)
     last_level: float  # mean of the last hour
     recent_level: float  # median of the last RECENT_HOURS hourly means
-    tail_level: float  # median of the last steps (those level_shift looks at)
+    shifted_to: float | None  # the new level when the history ends in a persisted shift (persisted_level)
     jump_allowed: float
 
     @property
@@ -62,8 +62,8 @@ def envelope(history: np.ndarray, season_length: int, block: int) -> Envelope:
     seasons = values.size // season_length
     hours = _block_means(values, block)
     recent_level = float(np.median(hours[-RECENT_HOURS:]))
-    tail_level = float(np.median(values[-_tail_steps(block) :]))
-    levels = [recent_level, tail_level]
+    shifted_to = persisted_level(values, block)
+    levels = [recent_level] if shifted_to is None else [recent_level, shifted_to]
     if seasons >= 1:
         levels += list(values[values.size - seasons * season_length :].reshape(seasons, season_length).mean(axis=1))
     else:
@@ -84,7 +84,7 @@ def envelope(history: np.ndarray, season_length: int, block: int) -> Envelope:
         block=block,
         last_level=float(hours[-1]),
         recent_level=recent_level,
-        tail_level=tail_level,
+        shifted_to=shifted_to,
         jump_allowed=seen + JUMP_MOVES * max(typical, 1e-3 * scale),
     )
 
@@ -114,27 +114,24 @@ def check(env: Envelope, mean: np.ndarray, lower95: np.ndarray | None, upper95: 
         if width > WIDTH_FACTOR * span:
             reasons.append(f"width: median 95% band {width:.4g} wide, history's robust range {span:.4g}")
     first = float(np.mean(mean[: env.block]))
-    if min(abs(first - lvl) for lvl in (env.last_level, env.recent_level, env.tail_level)) > env.jump_allowed:
+    references = [env.recent_level] if env.shifted_to is None else [env.recent_level, env.shifted_to]
+    if min(abs(first - level) for level in references) > env.jump_allowed:
         reasons.append(
-            f"jump: first hour {first:.4g} after a last hour of {env.last_level:.4g} (recent median "
-            f"{env.recent_level:.4g}), history supports a move of {env.jump_allowed:.4g}"
+            f"jump: first hour {first:.4g} after a last hour of {env.last_level:.4g} (median of the last "
+            f"{RECENT_HOURS} hours {env.recent_level:.4g}), history supports a move of {env.jump_allowed:.4g}"
         )
     return reasons
 
 
-def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float | None:
-    """The intercept correction for a level shift that has persisted to the end of history, or None.
+def persisted_level(history: np.ndarray, per_hour: int) -> float | None:
+    """The new level when the history ends in a persisted shift, else None.
 
-    The members learn from hours of history; a shift in the last hour (a service moved away, a fleet scaled in)
-    reaches them as one point. When every point of the last third of an hour (at least SHIFT_MIN_STEPS steps)
-    lies beyond the range of every earlier hourly mean by more than SHIFT_MOVES typical hour-to-hour moves, the
-    forecast is moved so that its first hour starts from the median of those points. A spike of a few minutes
-    leaves some of them inside the range, and changes nothing.
+    A shift persists when every point of the last third of an hour (at least SHIFT_MIN_STEPS steps) lies beyond
+    the range of every earlier hourly mean by more than SHIFT_MOVES typical hour-to-hour moves; the new level is
+    their median. A spike of a few minutes leaves some of them inside the range.
     """
     recent = _tail_steps(per_hour)
-    block = max(per_hour, SHIFT_MIN_STEPS)
-    earlier = history[: len(history) - recent]
-    means = _block_means(earlier, block)
+    means = _block_means(history[: len(history) - recent], max(per_hour, SHIFT_MIN_STEPS))
     if means.size < 2:
         return None
     tail = history[-recent:]
@@ -143,7 +140,19 @@ def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float |
     below = float(means.min()) - float(tail.max())
     if max(above, below) <= SHIFT_MOVES * step:  # some point inside the range, or just beyond it
         return None
-    return float(np.median(tail)) - float(np.mean(mean[:block]))
+    return float(np.median(tail))
+
+
+def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float | None:
+    """The intercept correction for a persisted shift at the end of history (persisted_level), or None.
+
+    The members learn from hours of history; a shift in the last hour (a service moved away, a fleet scaled in)
+    reaches them as one point. The forecast is moved so that its first hour starts from the new level.
+    """
+    level = persisted_level(history, per_hour)
+    if level is None:
+        return None
+    return level - float(np.mean(mean[: max(per_hour, SHIFT_MIN_STEPS)]))
 
 
 def _tail_steps(per_hour: int) -> int:
