@@ -3,7 +3,7 @@
 Residuals (actual - point forecast) of the backtest origins are pooled by horizon bucket; the interval at
 level L of a bucket runs from the (1 - q)/2 to the (1 + q)/2 quantile of its signed residuals, each level
 calibrated on its own, q chosen so that leaving out any one origin the others' bands would have covered it at L.
-Width never shrinks with the horizon; beyond the backtested
+Each bucket is calibrated on its own (a band may narrow where the day is calmer); beyond the backtested
 horizon it grows with the square root of the distance, like a random walk.
 """
 
@@ -21,6 +21,7 @@ MAX_BUCKETS = 12
 MIN_ORIGINS_ADAPTIVE = 3  # leave-one-origin-out needs at least 2 origins left to calibrate on
 LEVEL_GRID = np.concatenate([np.arange(0.50, 0.99, 0.005), np.arange(0.99, 0.9995, 0.001)])
 MAX_BELOW = 0.10  # the adaptive level may go this far below the nominal one, where the pooled band over-covers
+WIDEN = (1.25, 1.5, 2.0, 3.0, 4.0)  # beyond the top level: its band widened by these factors
 
 
 @dataclass
@@ -29,7 +30,8 @@ class ConformalBands:
 
     edges: list[int]
     quantiles: dict[int, list[tuple[float, float]]]
-    nominal: dict[int, float] = field(default_factory=dict)  # level -> the quantile level used (adaptive)
+    # level -> the quantile level used in percent (adaptive); above 100: the top level's band widened by that share
+    nominal: dict[int, float] = field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
@@ -62,7 +64,9 @@ class ConformalBands:
         return cls(edges=[int(e) for e in state["edges"]], quantiles=quantiles, nominal=nominal)
 
 
-def calibrate(residuals: np.ndarray, levels: Sequence[int], adaptive: bool = True) -> ConformalBands:
+def calibrate(
+    residuals: np.ndarray, levels: Sequence[int], adaptive: bool = True, stride: int | None = None
+) -> ConformalBands:
     """Bands from an (origins x horizon) array of backtest residuals, actual minus forecast.
 
     Per horizon bucket, the residuals of every origin are pooled and the band at level L runs from their
@@ -71,7 +75,10 @@ def calibrate(residuals: np.ndarray, levels: Sequence[int], adaptive: bool = Tru
     skewed band. q is L itself, or with `adaptive` (and at least MIN_ORIGINS_ADAPTIVE origins) the smallest
     nominal level whose bands, calibrated on all origins but one, cover L of the origin left out, on average over
     the origins: where the errors of one window are unlike the others' (a drift, a new trend) the band widens
-    until it would have held; where the pooled quantile is already honest, q stays near L.
+    until it would have held, beyond the largest residual if need be; where the pooled quantile is already
+    honest, q stays near L. stride: steps between the origins when their windows overlap (default: they do not);
+    the origin left out is then also left out of the others' windows, so that no actual it is scored on is in the
+    residuals its band is calibrated on.
     """
     origins, horizon = residuals.shape
     per_bucket = max(1, math.ceil(MIN_PER_BUCKET / origins))
@@ -80,14 +87,16 @@ def calibrate(residuals: np.ndarray, levels: Sequence[int], adaptive: bool = Tru
     quantiles: dict[int, list[tuple[float, float]]] = {}
     nominal: dict[int, float] = {}
     for level in levels:
-        q = _leave_one_out_level(residuals, edges, level / 100.0) if adaptive else level / 100.0
-        nominal[int(level)] = round(100.0 * q, 2)
+        q, factor = (
+            _leave_one_out_level(residuals, edges, level / 100.0, stride or horizon)
+            if adaptive
+            else (level / 100.0, 1.0)
+        )
+        nominal[int(level)] = round(100.0 * q, 2) if factor == 1.0 else round(100.0 * q * factor, 2)
         pairs: list[tuple[float, float]] = []
-        low_so_far, high_so_far = 0.0, 0.0
-        for low, high in _bucket_bounds(residuals, edges, np.array([q]))[:, 0]:
-            if np.isfinite(low) and np.isfinite(high):  # never narrower further out
-                low_so_far, high_so_far = min(low_so_far, float(low)), max(high_so_far, float(high))
-            pairs.append((low_so_far, high_so_far))
+        for low, high in _bucket_bounds(residuals, edges, np.array([q]))[:, 0] * factor:
+            finite = bool(np.isfinite(low) and np.isfinite(high))  # the band always holds the mean
+            pairs.append((min(0.0, float(low)), max(0.0, float(high))) if finite else (0.0, 0.0))
         quantiles[int(level)] = pairs
     return ConformalBands(edges=edges, quantiles=quantiles, nominal=nominal)
 
@@ -105,16 +114,22 @@ def _bucket_bounds(residuals: np.ndarray, edges: Sequence[int], qs: np.ndarray) 
     return out
 
 
-def _leave_one_out_level(residuals: np.ndarray, edges: Sequence[int], target: float) -> float:
-    """The smallest nominal level (on LEVEL_GRID) whose leave-one-origin-out coverage reaches target."""
+def _leave_one_out_level(
+    residuals: np.ndarray, edges: Sequence[int], target: float, stride: int
+) -> tuple[float, float]:
+    """The narrowest (level on LEVEL_GRID, widening factor) whose leave-one-origin-out coverage reaches target: first
+    the levels at factor 1, then the top level widened by WIDEN factors (an origin whose errors exceed every other's,
+    as on a trending series, needs a band wider than any residual seen)."""
     origins = residuals.shape[0]
     if origins < MIN_ORIGINS_ADAPTIVE:
-        return target
+        return target, 1.0
     grid = LEVEL_GRID[target - MAX_BELOW <= LEVEL_GRID]
-    covered = np.zeros(grid.size)
+    covered = np.zeros(grid.size + len(WIDEN))
     counted = 0
+    factors = np.concatenate([np.ones(grid.size), WIDEN])
     for k in range(origins):
-        bounds = _bucket_bounds(np.delete(residuals, k, axis=0), edges, grid)
+        bounds = _bucket_bounds(_without_window(residuals, k, stride), edges, grid)
+        bounds = np.concatenate([bounds, bounds[:, -1:, :] * np.asarray(WIDEN)[None, :, None]], axis=1)
         for b, (start, stop) in enumerate(zip(edges, edges[1:], strict=False)):
             row = residuals[k, start:stop]
             row = row[np.isfinite(row)]
@@ -124,6 +139,17 @@ def _leave_one_out_level(residuals: np.ndarray, edges: Sequence[int], target: fl
             covered += ((row[None, :] >= lo[:, None]) & (row[None, :] <= hi[:, None])).sum(axis=1)
             counted += row.size
     if counted == 0:
-        return target
+        return target, 1.0
     reached = np.flatnonzero(covered / counted >= target)
-    return float(grid[reached[0]]) if reached.size else float(grid[-1])
+    pick = int(reached[0]) if reached.size else covered.size - 1
+    return float(grid[min(pick, grid.size - 1)]), float(factors[pick])
+
+
+def _without_window(residuals: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """The residuals of every origin but k, with the steps whose actuals fall in origin k's window set to NaN."""
+    origins, span = residuals.shape
+    others = residuals.astype(np.float64, copy=True)
+    for j in range(origins):
+        start = (k - j) * stride  # origin k's window, in steps of origin j's
+        others[j, max(0, start) : max(0, min(span, start + span))] = np.nan
+    return np.delete(others, k, axis=0)

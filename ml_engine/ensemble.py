@@ -269,7 +269,7 @@ class Ensemble(Forecaster):
         combined_loss = loss.pop(ENSEMBLE)
         order, why = serving_order(loss, combined_loss, weights)
         calibrated = sorted(set(levels) | set(CALIBRATED_LEVELS))
-        bands = {label: calibrate(errs[label], calibrated) for label in order}
+        bands = {label: calibrate(errs[label], calibrated, stride=stride) for label in order}
         scale = float(np.nanmean(scales)) if np.isfinite(scales).any() else float("nan")
         ensemble_mae = float(np.mean(np.abs(errs[ENSEMBLE])))
         backtest = {
