@@ -10,12 +10,13 @@ PY=${PY:-.venv/bin/python}
 HEADROOM=${HEADROOM:-.venv/bin/headroom}
 MODELS=${BENCH_MODELS:-seasonal_naive,auto_ets,auto_arima_hourly,mstl,prophet,headroom}
 OUT=${BENCH_OUT:-bench/results}
+SAVE=${BENCH_SAVE_FORECASTS:-}  # a directory: also write every forecast there, <dataset>.forecasts.csv
 ALIBABA_DIR=var/bench/alibaba2018
 TWEETS_DIR=${TWEETS_DIR:-../shared/data/numenta+NAB/data/realTweets}
 
 $PY bench/prepare_alibaba.py "${ALIBABA_SOURCE:-../shared/data/alejandrofdez-us+DataCenter-Traces-Datasets/alibaba2018/machine_usage_days_1_to_8_grouped_300_seconds.csv}" "$ALIBABA_DIR" >/dev/null
 start=$(date +%s)
 for dir in tests/fixtures/nab/realAWSCloudwatch "$TWEETS_DIR" "$ALIBABA_DIR"; do
-    $HEADROOM eval "$dir" --models "$MODELS" --out-dir "$OUT"
+    $HEADROOM eval "$dir" --models "$MODELS" --out-dir "$OUT" ${SAVE:+--save-forecasts "$SAVE/$(basename "$dir").forecasts.csv"}
 done
 echo "forecast benchmark wall time: $(( $(date +%s) - start )) s" >&2
