@@ -143,7 +143,7 @@ class Ensemble(Forecaster):
         total = sum(weights.get(n, 0.0) for n in forecasts)
         means = dict(forecasts)
         if total > 0.0:
-            means[ENSEMBLE] = sum(weights.get(n, 0.0) / total * forecasts[n] for n in forecasts)
+            means[ENSEMBLE] = np.sum([weights.get(n, 0.0) / total * forecasts[n] for n in forecasts], axis=0)
         if not means:
             raise ForecastError(f"ensemble: no member could forecast ({'; '.join(plan['dropped'].values())})")
         if plan["profile"] and self._resolution.hourly:
