@@ -32,6 +32,8 @@ class ConformalBands:
     quantiles: dict[int, list[tuple[float, float]]]
     # level -> the quantile level used in percent (adaptive); above 100: the top level's band widened by that share
     nominal: dict[int, float] = field(default_factory=dict)
+    # level -> leave-one-origin-out coverage of the chosen band on the backtest (adaptive only): the honest estimate
+    coverage: dict[int, float] = field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
@@ -55,13 +57,15 @@ class ConformalBands:
             "edges": self.edges,
             "quantiles": {str(k): [list(p) for p in v] for k, v in self.quantiles.items()},
             "nominal": {str(k): v for k, v in self.nominal.items()},
+            "coverage": {str(k): v for k, v in self.coverage.items()},
         }
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ConformalBands:
         quantiles = {int(k): [(float(a), float(b)) for a, b in v] for k, v in state["quantiles"].items()}
         nominal = {int(k): float(v) for k, v in state.get("nominal", {}).items()}
-        return cls(edges=[int(e) for e in state["edges"]], quantiles=quantiles, nominal=nominal)
+        coverage = {int(k): float(v) for k, v in state.get("coverage", {}).items()}
+        return cls(edges=[int(e) for e in state["edges"]], quantiles=quantiles, nominal=nominal, coverage=coverage)
 
 
 def calibrate(
@@ -86,19 +90,22 @@ def calibrate(
     edges = [int(e) for e in np.linspace(0, horizon, buckets + 1).round()]
     quantiles: dict[int, list[tuple[float, float]]] = {}
     nominal: dict[int, float] = {}
+    covered: dict[int, float] = {}
     for level in levels:
-        q, factor = (
+        q, factor, loo = (
             _leave_one_out_level(residuals, edges, level / 100.0, stride or horizon)
             if adaptive
-            else (level / 100.0, 1.0)
+            else (level / 100.0, 1.0, None)
         )
+        if loo is not None:
+            covered[int(level)] = round(loo, 4)
         nominal[int(level)] = round(100.0 * q, 2) if factor == 1.0 else round(100.0 * q * factor, 2)
         pairs: list[tuple[float, float]] = []
         for low, high in _bucket_bounds(residuals, edges, np.array([q]))[:, 0] * factor:
             finite = bool(np.isfinite(low) and np.isfinite(high))  # the band always holds the mean
             pairs.append((min(0.0, float(low)), max(0.0, float(high))) if finite else (0.0, 0.0))
         quantiles[int(level)] = pairs
-    return ConformalBands(edges=edges, quantiles=quantiles, nominal=nominal)
+    return ConformalBands(edges=edges, quantiles=quantiles, nominal=nominal, coverage=covered)
 
 
 def _bucket_bounds(residuals: np.ndarray, edges: Sequence[int], qs: np.ndarray) -> np.ndarray:
@@ -116,13 +123,14 @@ def _bucket_bounds(residuals: np.ndarray, edges: Sequence[int], qs: np.ndarray) 
 
 def _leave_one_out_level(
     residuals: np.ndarray, edges: Sequence[int], target: float, stride: int
-) -> tuple[float, float]:
-    """The narrowest (level on LEVEL_GRID, widening factor) whose leave-one-origin-out coverage reaches target: first
+) -> tuple[float, float, float | None]:
+    """The narrowest (level on LEVEL_GRID, widening factor) whose leave-one-origin-out coverage reaches target, and
+    that coverage (None when it cannot be measured): first
     the levels at factor 1, then the top level widened by WIDEN factors (an origin whose errors exceed every other's,
     as on a trending series, needs a band wider than any residual seen)."""
     origins = residuals.shape[0]
     if origins < MIN_ORIGINS_ADAPTIVE:
-        return target, 1.0
+        return target, 1.0, None
     grid = LEVEL_GRID[target - MAX_BELOW <= LEVEL_GRID]
     covered = np.zeros(grid.size + len(WIDEN))
     counted = 0
@@ -139,10 +147,10 @@ def _leave_one_out_level(
             covered += ((row[None, :] >= lo[:, None]) & (row[None, :] <= hi[:, None])).sum(axis=1)
             counted += row.size
     if counted == 0:
-        return target, 1.0
+        return target, 1.0, None
     reached = np.flatnonzero(covered / counted >= target)
     pick = int(reached[0]) if reached.size else covered.size - 1
-    return float(grid[min(pick, grid.size - 1)]), float(factors[pick])
+    return float(grid[min(pick, grid.size - 1)]), float(factors[pick]), float(covered[pick] / counted)
 
 
 def _without_window(residuals: np.ndarray, k: int, stride: int) -> np.ndarray:

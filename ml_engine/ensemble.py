@@ -280,6 +280,8 @@ class Ensemble(Forecaster):
             "loss": {k: _round(v) for k, v in {**loss, ENSEMBLE: combined_loss}.items()},
             "ensemble_mae": _round(ensemble_mae),
             "ensemble_mase": _round(ensemble_mae / scale) if scale > 0 else None,
+            # leave-one-origin-out coverage of the bands of the forecast served first (before the guard)
+            "coverage": {str(k): v for k, v in bands[order[0]].coverage.items()},
         }
         return {
             "weights": {name: weights.get(name, 0.0) for name in candidates},

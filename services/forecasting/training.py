@@ -217,8 +217,10 @@ def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Se
     (a second, independent backtest would cost as much as the whole fit again), else a holdout backtest."""
     own = forecast.params.get("backtest")
     if isinstance(own, dict) and own.get("ensemble_mase") is not None:
+        coverage = {f"coverage{k}": v for k, v in (own.get("coverage") or {}).items()}  # as holdout_backtest names it
         return {"method": "rolling-origin", "model": forecast.model, "origins": own.get("origins"),
-                "holdout": own.get("horizon"), "mase": own["ensemble_mase"], "mae": own.get("ensemble_mae")}
+                "holdout": own.get("horizon"), "mase": own["ensemble_mase"], "mae": own.get("ensemble_mae"),
+                **coverage}
     holdout = max(1, min(plan.horizon, int(len(history) * HOLDOUT_SHARE)))
     return holdout_backtest(forecaster, history, holdout, settings.levels)
 

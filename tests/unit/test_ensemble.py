@@ -59,6 +59,8 @@ def test_weights_come_from_the_backtest(hourly_forecast) -> None:  # noqa: ANN00
         if error > 1.5 * loss[best]:
             assert weights[name] == 0.0
     assert params["guard"]["served"] in {"ensemble", *weights}
+    coverage = params["backtest"]["coverage"]  # leave-one-origin-out coverage, scored beside MASE by training
+    assert set(coverage) == {"80", "95"} and 0.0 <= coverage["80"] <= coverage["95"] <= 1.0
     assert params["backtest"]["origins"] == 5 and params["intervals"]["method"] == "conformal"
     json.dumps(params)  # stored as JSON by training
 
