@@ -103,3 +103,23 @@ def test_a_member_that_blows_up_at_the_final_fit_is_replaced(monkeypatch: pytest
     assert any(reason.startswith(("range", "level")) for reason in guard["rejected"]["treacherous"])
     assert forecast.mean.max() < 100.0 and judge(case, forecast).passed
     assert isinstance(forecast.mean, pd.Series)
+
+
+def test_backtest_windows_cover_the_whole_horizon_when_the_history_allows() -> None:
+    from ml_engine.ensemble import backtest_windows
+
+    assert backtest_windows(100_000, 288, 5) == (288, 288)  # long history: 5 windows side by side
+    span, stride = backtest_windows(840, 288, 5)  # 5 days of 5-minute data before the origin: windows overlap
+    assert span == 288 and span / 4 <= stride < span and span + 4 * stride <= 840
+    assert backtest_windows(22, 24, 5)[0] < 24  # too short for one whole horizon: the longest span that fits
+    assert backtest_windows(0, 24, 5) == (0, 0)
+
+
+def test_the_ensemble_is_bounded_and_a_baseline_only_when_asked() -> None:
+    from ml_engine import make_forecaster
+
+    case = CASES["zero_inflated"]()
+    naive = make_forecaster("seasonal_naive", 24).fit(case.history).predict(24, (80, 95))
+    assert naive.lower[95].min() < 0.0 and "domain" not in naive.params  # scored as it is, as a baseline
+    bounded = make_forecaster("seasonal_naive", 24, domain=Domain(0.0, None)).fit(case.history).predict(24)
+    assert bounded.lower[95].min() >= 0.0 and bounded.params["domain"] == {"lower": 0.0, "upper": None}
