@@ -1,15 +1,19 @@
 """Ensemble: members weighted per series by their rolling-origin backtest error, with conformal intervals.
 
 For one series: backtest every member at a few rolling origins (the last `origins` windows of the
-forecast horizon), weight the members within WEIGHT_BAND of the best error by 1 / MAE^2 (the others get 0),
-and calibrate the 80% / 95% intervals on the backtest residuals of the weighted forecast, per horizon
-bucket (ml_engine.conformal). Sub-hourly series are modelled on their hourly means (ml_engine.resolution).
+forecast horizon), weight the members within WEIGHT_BAND of the best robust loss by 1 / loss^2 (the others get
+0; ml_engine.weights), and calibrate the 80% and 95% intervals of every candidate on its own backtest residuals,
+per horizon bucket (ml_engine.conformal). Every member's forecast and every served edge stay inside the metric's
+domain (ml_engine.domain); which forecast is served (the combination, its best member, or seasonal naive) is
+decided by the backtest and the no-blow-up guard (ml_engine.serving). Sub-hourly series are modelled on their
+hourly means (ml_engine.resolution).
 
 The heavy work runs at the first predict(), once the horizon is known. Forecast.params carries `members`
-(weight per member), `backtest` (MAE and MASE per member), `dropped` (member -> why it could not take part)
-and a JSON-safe `state`; warm_start(state) before the next fit() reuses the weights, the calibrated
-intervals and each member's chosen model (ARIMA orders, ETS form), so a daily refit fits only the members
-that carry weight, without model search and without backtest, until the state is `refresh_days` old.
+(weight per member), `backtest` (MAE and MASE per member), `dropped` (member -> why it could not take part),
+`guard` (what was served and what the guard rejected, with the reasons), `domain` and a JSON-safe `state`;
+warm_start(state) before the next fit() reuses the weights, the serving order, the calibrated intervals and
+each member's chosen model (ARIMA orders, ETS form), so a daily refit fits only the members that carry weight
+and seasonal naive, without model search and without backtest, until the state is `refresh_days` old.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import pandas as pd
 
 from ml_engine.base import Forecast, Forecaster, ForecastError
 from ml_engine.conformal import ConformalBands, calibrate
+from ml_engine.domain import Domain, domain_for
+from ml_engine.guard import envelope
 from ml_engine.intervals import check_history, future_index, make_forecast, step_of
 from ml_engine.naive import SeasonalNaive
 from ml_engine.prophet_model import Prophet
@@ -34,12 +40,14 @@ from ml_engine.resolution import (
     to_steps,
     within_hour_profile,
 )
+from ml_engine.serving import ENSEMBLE, LAST_RESORT, serve, serving_order
 from ml_engine.statistical import MSTL, AutoETS, QuickAutoARIMA, Theta
+from ml_engine.weights import WEIGHT_BAND, inverse_error_weights, robust_losses
 
 if TYPE_CHECKING:
     from ml_engine.nn import GlobalNN
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 MEMBERS: dict[str, Callable[[int], Forecaster]] = {
     "seasonal_naive": lambda m: SeasonalNaive(season_length=m),
     "auto_ets": lambda m: AutoETS(season_length=m),
@@ -49,13 +57,16 @@ MEMBERS: dict[str, Callable[[int], Forecaster]] = {
     "prophet": lambda m: Prophet(season_length=m),
 }
 GLOBAL_NN = "global_nn"
-WEIGHT_BAND = 1.5  # members whose backtest MAE is above 1.5 x the best get no weight
 CALIBRATED_LEVELS = (80, 95)
-SHIFT_STEPS = 10  # a last hour this many typical hourly moves beyond all earlier hours is a level shift
+MIN_STRIDE_SHARE = 0.25  # backtest origins at least a quarter of the backtested span apart
+__all__ = ["GLOBAL_NN", "MEMBERS", "WEIGHT_BAND", "Ensemble", "inverse_error_weights"]
 
 
 class Ensemble(Forecaster):
-    """Per-series weighted ensemble of MEMBERS (and a fitted GlobalNN when given), conformal intervals."""
+    """Per-series weighted ensemble of MEMBERS (and a fitted GlobalNN when given), conformal intervals.
+
+    domain bounds every forecast; None = inferred at fit from the history and its name (ml_engine.domain).
+    """
 
     name = "ensemble"
 
@@ -66,6 +77,7 @@ class Ensemble(Forecaster):
         members: Sequence[str] | None = None,
         origins: int = 5,
         refresh_days: int = 7,
+        domain: Domain | None = None,
     ) -> None:
         super().__init__(season_length=season_length)
         unknown = [m for m in members or () if m not in MEMBERS]
@@ -75,10 +87,13 @@ class Ensemble(Forecaster):
         self.member_names = list(members or MEMBERS)
         self.origins = origins
         self.refresh_days = refresh_days
+        self.domain = domain
         self._warm: dict[str, Any] | None = None
 
     def new(self) -> Ensemble:
-        return Ensemble(self.season_length, self.global_nn, self.member_names, self.origins, self.refresh_days)
+        return Ensemble(
+            self.season_length, self.global_nn, self.member_names, self.origins, self.refresh_days, self.domain
+        )
 
     # --- warm start -------------------------------------------------------------------------------------
     def warm_start(self, state: Mapping[str, Any] | None) -> Ensemble:
@@ -106,6 +121,7 @@ class Ensemble(Forecaster):
         if len(y) < self.season_length + 2:
             raise ForecastError(f"ensemble: needs at least {self.season_length + 2} points, got {len(y)}")
         self._y = y
+        self._domain = self.domain or domain_for(values, name=str(y.name or ""))
         self._step = step_of(y.index)
         self._resolution = resolution_for(self._step, self.season_length, len(y))
         self._prepared: dict[int, dict[str, Any]] = {}
@@ -117,23 +133,30 @@ class Ensemble(Forecaster):
         index = future_index(self._y.index, horizon)
         wanted = sorted(set(levels))
         plan = self._plan(horizon, wanted)
-        weights: dict[str, float] = plan["weights"]
+        weights: dict[str, float] = dict(plan["weights"])
         specs: dict[str, Any] = plan["specs"]
-        forecasts, final_specs, failed = self._member_forecasts(self._y, index, weights, specs)
+        needed = {n: 1.0 for n in [*(n for n, w in weights.items() if w > 0.0), *plan["order"]] if n != ENSEMBLE}
+        forecasts, final_specs, failed = self._member_forecasts(self._y, index, needed, specs)
         for name, reason in failed.items():  # a member that fitted in the backtest but fails now: drop it
             plan["dropped"][name] = reason
             weights[name] = 0.0
-        total = sum(weights[n] for n in forecasts)
-        if total <= 0.0:
+        total = sum(weights.get(n, 0.0) for n in forecasts)
+        means = dict(forecasts)
+        if total > 0.0:
+            means[ENSEMBLE] = np.sum([weights.get(n, 0.0) / total * forecasts[n] for n in forecasts], axis=0)
+        if not means:
             raise ForecastError(f"ensemble: no member could forecast ({'; '.join(plan['dropped'].values())})")
-        mean = sum(weights[n] / total * forecasts[n] for n in forecasts)
         if plan["profile"] and self._resolution.hourly:
-            mean = mean + self._profile_for(self._y, horizon)
-        shift = level_shift(self._y.to_numpy(), np.asarray(mean), self._resolution.per_hour)
-        mean = np.asarray(mean) + (shift or 0.0)
-        lower, upper = plan["bands"].bands(np.asarray(mean), wanted)
-        weights = {n: round(w / total, 4) if n in forecasts else 0.0 for n, w in weights.items()}
+            profile = self._profile_for(self._y, horizon)
+            means = {label: mean + profile for label, mean in means.items()}
+        history = self._y.to_numpy()
+        env = envelope(history, self.season_length, self._resolution.per_hour)
+        served = serve(
+            plan["order"], means, plan["bands"], wanted, env, self._domain, history, self._resolution.per_hour
+        )
+        weights = {n: round(w / total, 4) if n in forecasts and total > 0 else 0.0 for n, w in weights.items()}
         self._state = self._make_state(weights, {**specs, **final_specs}, plan)
+        lead = plan["bands"][plan["order"][0]]
         params = {
             "season_length": self.season_length,
             "resolution": self._resolution.name,
@@ -141,15 +164,18 @@ class Ensemble(Forecaster):
             "backtest": plan["backtest"],
             "dropped": plan["dropped"],
             "warm": plan["warm"],
-            "level_shift": _round(shift) if shift is not None else None,
-            "intervals": {"method": "conformal", "horizon": plan["bands"].horizon, "edges": plan["bands"].edges},
+            "level_shift": _round(served.shift) if served.shift is not None else None,
+            "guard": served.report(plan["why"]),
+            "domain": self._domain.to_state(),
+            "intervals": {"method": "conformal", "horizon": lead.horizon, "edges": lead.edges},
             "state": self._state,
         }
-        return make_forecast(self.name, index, np.asarray(mean), lower, upper, params)
+        return make_forecast(self.name, index, served.mean, served.lower, served.upper, params)
 
     # --- planning: warm state or backtest ----------------------------------------------------------------
     def _plan(self, horizon: int, levels: list[int]) -> dict[str, Any]:
-        if horizon in self._prepared and all(lvl in self._prepared[horizon]["bands"].quantiles for lvl in levels):
+        prepared = self._prepared.get(horizon)
+        if prepared and all(lvl in b.quantiles for b in prepared["bands"].values() for lvl in levels):
             return self._prepared[horizon]
         plan = self._from_warm(levels) or self._backtest(horizon, levels)
         self._prepared[horizon] = plan
@@ -164,14 +190,19 @@ class Ensemble(Forecaster):
         tested = pd.Timestamp(state["backtested_at"])
         if self._y.index[-1] - tested > pd.Timedelta(days=self.refresh_days) or self._y.index[-1] < tested:
             return None
-        bands = ConformalBands.from_state(state["intervals"])
-        if not all(lvl in bands.quantiles for lvl in levels):
+        bands = {label: ConformalBands.from_state(b) for label, b in state["intervals"].items()}
+        if not bands or not all(lvl in b.quantiles for b in bands.values() for lvl in levels):
             return None
         weights = {n: float(w) for n, w in state["weights"].items() if n in self._candidates()}
         if sum(weights.values()) <= 0.0:
             return None
+        order = [label for label in state["order"] if label in bands]
+        if not order:
+            return None
         return {
             "weights": weights,
+            "order": order,
+            "why": str(state.get("why", "")),
             "specs": dict(state.get("members", {})),
             "bands": bands,
             "profile": bool(state.get("profile", False)),
@@ -182,7 +213,7 @@ class Ensemble(Forecaster):
         }
 
     def _candidates(self) -> list[str]:
-        names = list(self.member_names)
+        names = list(dict.fromkeys([*self.member_names, LAST_RESORT]))  # seasonal naive: the guard's last resort
         if self.global_nn is not None and self.global_nn.season_length == self._resolution.model_season:
             names.append(GLOBAL_NN)
         return names
@@ -192,14 +223,14 @@ class Ensemble(Forecaster):
         y, m = self._y, self.season_length
         n = len(y)
         min_train = 2 * m + 2 * self._resolution.per_hour
-        span = min(horizon, (n - min_train) // self.origins)
+        span, stride = backtest_windows(n - min_train, horizon, self.origins)
         dropped: dict[str, str] = {}
         candidates = self._candidates()
         if span < 1:
             raise ForecastError(
                 f"ensemble: {n} points leave no room to backtest {self.origins} origins after {min_train} points"
             )
-        positions = [n - k * span for k in range(self.origins, 0, -1)]
+        positions = [n - span - k * stride for k in range(self.origins - 1, -1, -1)]
         profiles: list[np.ndarray] = []
         actuals: list[np.ndarray] = []
         scales: list[float] = []
@@ -224,27 +255,38 @@ class Ensemble(Forecaster):
             raise ForecastError(f"ensemble: no member could be backtested ({'; '.join(dropped.values())})")
         errs = {name: np.stack([actuals[i] - forecasts_at[i][name] for i in range(len(positions))]) for name in members}
         mae = {name: float(np.mean(np.abs(e))) for name, e in errs.items()}
-        weights = inverse_error_weights(mae)
+        weights = inverse_error_weights(robust_losses(errs))
         combined = np.stack([sum(weights[nm] * forecasts_at[i][nm] for nm in members) for i in range(len(positions))])
-        residuals = np.stack(actuals) - combined
-        use_profile = False
-        if self._resolution.hourly:
-            with_profile = residuals - np.stack(profiles)
-            use_profile = bool(np.mean(np.abs(with_profile)) < np.mean(np.abs(residuals)))
-            residuals = with_profile if use_profile else residuals
-        bands = calibrate(residuals, sorted(set(levels) | set(CALIBRATED_LEVELS)))
+        errs[ENSEMBLE] = np.stack(actuals) - self._domain.clip(combined)
+        if self._resolution.hourly:  # the within-hour profile is kept when it helps the combination
+            with_profile = errs[ENSEMBLE] - np.stack(profiles)
+            use_profile = bool(np.mean(np.abs(with_profile)) < np.mean(np.abs(errs[ENSEMBLE])))
+        else:
+            use_profile = False
+        if use_profile:
+            errs = {name: e - np.stack(profiles) for name, e in errs.items()}
+        loss = robust_losses(errs)
+        combined_loss = loss.pop(ENSEMBLE)
+        order, why = serving_order(loss, combined_loss, weights)
+        calibrated = sorted(set(levels) | set(CALIBRATED_LEVELS))
+        bands = {label: calibrate(errs[label], calibrated, stride=stride) for label in order}
         scale = float(np.nanmean(scales)) if np.isfinite(scales).any() else float("nan")
-        ensemble_mae = float(np.mean(np.abs(residuals)))
+        ensemble_mae = float(np.mean(np.abs(errs[ENSEMBLE])))
         backtest = {
             "origins": len(positions),
             "horizon": span,
             "mae": {k: _round(v) for k, v in mae.items()},
             "mase": {k: _round(v / scale) if scale > 0 else None for k, v in mae.items()},
+            "loss": {k: _round(v) for k, v in {**loss, ENSEMBLE: combined_loss}.items()},
             "ensemble_mae": _round(ensemble_mae),
             "ensemble_mase": _round(ensemble_mae / scale) if scale > 0 else None,
+            # leave-one-origin-out coverage of the bands of the forecast served first (before the guard)
+            "coverage": {str(k): v for k, v in bands[order[0]].coverage.items()},
         }
         return {
             "weights": {name: weights.get(name, 0.0) for name in candidates},
+            "order": order,
+            "why": why,
             "specs": specs,
             "bands": bands,
             "profile": use_profile,
@@ -280,7 +322,7 @@ class Ensemble(Forecaster):
             except Exception as exc:  # noqa: BLE001 - a member that fails is dropped, with the reason
                 failed[name] = f"{name}: {exc}" if isinstance(exc, ForecastError) else f"{type(exc).__name__}: {exc}"
                 continue
-            forecasts[name] = to_steps(values, len(index), res.per_hour) if res.hourly else values
+            forecasts[name] = self._domain.clip(to_steps(values, len(index), res.per_hour) if res.hourly else values)
             if spec is not None:
                 found[name] = spec
         return forecasts, found, failed
@@ -308,7 +350,9 @@ class Ensemble(Forecaster):
             "resolution": self._resolution.name,
             "weights": weights,
             "members": {n: s for n, s in specs.items() if weights.get(n, 0.0) > 0.0},
-            "intervals": plan["bands"].to_state(),
+            "order": plan["order"],
+            "why": plan["why"],
+            "intervals": {label: bands.to_state() for label, bands in plan["bands"].items()},
             "profile": plan["profile"],
             "backtest": plan["backtest"],
             "dropped": plan["dropped"],
@@ -316,41 +360,17 @@ class Ensemble(Forecaster):
         }
 
 
-def level_shift(history: np.ndarray, mean: np.ndarray, per_hour: int) -> float | None:
-    """The correction for a level shift at the very end of the history, or None when there is none.
-
-    The members learn from hours of history; a shift in the last hour (a service moved away, a fleet scaled
-    in) reaches them as one point. When the median of the last quarter hour (3 steps at least) lies outside
-    the range of every earlier hourly mean by more than SHIFT_STEPS typical hour-to-hour moves, the forecast
-    is moved so that its first steps start from that median (an intercept correction); otherwise it is left
-    alone.
-    """
-    recent, block = max(per_hour // 4, 3), max(per_hour, 3)  # the last quarter hour; hourly means before it
-    earlier = history[: len(history) - recent]
-    blocks = len(earlier) // block
-    if blocks < 2:
-        return None
-    means = earlier[len(earlier) - blocks * block :].reshape(blocks, block).mean(axis=1)
-    last = float(np.median(history[-recent:]))
-    outside = max(means.min() - last, last - means.max(), 0.0)
-    step = float(np.median(np.abs(np.diff(means))))  # a typical hour-to-hour move
-    if outside <= SHIFT_STEPS * step:  # inside the range, or just beyond it as a trend or a new peak would be
-        return None
-    return last - float(np.mean(mean[:block]))
-
-
-def inverse_error_weights(mae: Mapping[str, float], band: float = WEIGHT_BAND) -> dict[str, float]:
-    """Weights proportional to 1 / MAE^2 among members within `band` x the best MAE; 0 for the rest."""
-    finite = {k: v for k, v in mae.items() if math.isfinite(v)}
-    if not finite:
-        raise ForecastError("ensemble: no member has a finite backtest error")
-    best = min(finite.values())
-    if best <= 0.0:  # a perfect member (a constant series): it alone
-        winner = min(finite, key=lambda k: finite[k])
-        return {k: float(k == winner) for k in mae}
-    raw = {k: (1.0 / v**2 if v <= band * best else 0.0) for k, v in finite.items()}
-    total = sum(raw.values())
-    return {k: raw.get(k, 0.0) / total for k in mae}
+def backtest_windows(room: int, horizon: int, origins: int) -> tuple[int, int]:
+    """(span, stride) of `origins` backtest windows in the last `room` points: the whole horizon when one window
+    of it fits with the origins at least a quarter span apart (windows may overlap, so that every horizon step is
+    calibrated on real residuals), else the longest span that does; windows never overlap when room allows."""
+    if origins < 2:
+        return min(horizon, room), max(min(horizon, room), 1)
+    span = min(horizon, int(room / (1.0 + (origins - 1) * MIN_STRIDE_SHARE)))
+    if span < 1:
+        return 0, 0
+    stride = max(1, min(span, (room - span) // (origins - 1)))
+    return span, stride
 
 
 def _round(value: float) -> float | None:

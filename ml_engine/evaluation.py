@@ -18,6 +18,8 @@ LEVELS = (80, 95)
 MSIS_ALPHA = 0.05  # MSIS scores the 95% interval
 DAY = pd.Timedelta(days=1)
 HOUR = pd.Timedelta(hours=1)
+REFERENCE = "seasonal_naive"  # worst cases are measured against it, on the same series and origin
+BLOWUP_RATIO = 3.0  # an origin whose MASE is above 3 x seasonal naive's on it is a blow-up
 
 
 class ProtocolError(ValueError):
@@ -146,6 +148,7 @@ def evaluate_origin(
     missing = int(history.isna().sum())
     notes = [f"{missing} missing history points interpolated for fitting"] if missing else []
     fit_on = history.interpolate(method="linear", limit_direction="both") if missing else history
+    fit_on = fit_on.rename(series)  # the name tells a model what the metric is (e.g. a utilisation: 0..100%)
     start = time.perf_counter()
     try:
         forecast = factory(protocol.season_length).fit(fit_on).predict(protocol.horizon, LEVELS)
@@ -196,10 +199,33 @@ def per_series(results: list[OriginResult]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def summarize(series_scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: mean and median over series of MASE, means of the rest, mean seconds per series."""
-    grouped = series_scores.groupby("model", sort=False)
+def ratios_to_reference(results: list[OriginResult], reference: str = REFERENCE) -> pd.DataFrame:
+    """Per model, how far its worst case is from the reference (seasonal naive) on the same series and origins:
+    the worst series' ratio of mean MASEs, the worst (series, origin) ratio, and how many origins exceed
+    BLOWUP_RATIO x the reference's MASE. Empty when the reference was not run."""
+    frame = pd.DataFrame([{"series": r.series, "origin": r.origin, "model": r.model, "mase": r.mase} for r in results])
+    if frame.empty or reference not in set(frame["model"]):
+        return pd.DataFrame()
+    ref = frame[frame["model"] == reference].set_index(["series", "origin"])["mase"]
+    frame = frame.join(ref.rename("ref"), on=["series", "origin"])
+    frame["ratio"] = frame["mase"] / frame["ref"]
+    per_series = frame.groupby(["model", "series"], sort=False)[["mase", "ref"]].mean()
+    per_series["ratio"] = per_series["mase"] / per_series["ref"]
+    grouped = frame.groupby("model", sort=False)
     return pd.DataFrame(
+        {
+            "worst series / SN": per_series.groupby(level="model", sort=False)["ratio"].max(),
+            "worst origin / SN": grouped["ratio"].max(),
+            f"origins > {BLOWUP_RATIO:g}x SN": grouped["ratio"].apply(lambda r: int((r > BLOWUP_RATIO).sum())),
+        }
+    )
+
+
+def summarize(series_scores: pd.DataFrame, ratios: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per model: mean and median over series of MASE, means of the rest, mean seconds per series, and
+    (when given, from ratios_to_reference) the worst series' and worst origin's MASE ratio to seasonal naive."""
+    grouped = series_scores.groupby("model", sort=False)
+    summary = pd.DataFrame(
         {
             "mean MASE": grouped["mase"].mean(),
             "median MASE": grouped["mase"].median(),
@@ -211,14 +237,18 @@ def summarize(series_scores: pd.DataFrame) -> pd.DataFrame:
             "series": grouped["mase"].count(),
         }
     )
+    if ratios is not None and not ratios.empty:
+        summary = summary.join(ratios)
+    return summary
 
 
 def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as a Markdown table: rows = models, BENCHMARK.md's columns."""
     columns = ["mean MASE", "median MASE", "sMAPE", "cov80", "cov95", "MSIS", "seconds/series"]
+    columns += [c for c in summary.columns if "SN" in c]
     lines = ["| model | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for model, row in summary.iterrows():
-        cells = [_fmt(row[c], 2 if c in ("sMAPE", "MSIS") else 3) for c in columns]
+        cells = [_fmt(row[c], 0 if c.startswith("origins") else 2 if c in ("sMAPE", "MSIS") else 3) for c in columns]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

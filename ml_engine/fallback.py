@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ml_engine.base import Forecast, Forecaster, ForecastError
+from ml_engine.domain import Domain, domain_for
 from ml_engine.intervals import check_history, is_finite, order_bands
 from ml_engine.naive import Naive, SeasonalNaive
 
@@ -28,15 +29,21 @@ def fill_missing(y: pd.Series) -> pd.Series:
 class WithFallback(Forecaster):
     """Fits the primary model; when it refuses the history (too short, constant, NaNs), raises, or
     predicts non-finite values, the fallback answers instead and Forecast.params["fallback"]
-    says from what, to what and why."""
+    says from what, to what and why.
 
-    def __init__(self, primary: Forecaster) -> None:
+    bounded: whatever answers is clipped to the metric's domain (`domain`, or when None the one inferred from the
+    history and its name: ml_engine.domain.domain_for), so the fallback stays as physical as the primary.
+    """
+
+    def __init__(self, primary: Forecaster, bounded: bool = False, domain: Domain | None = None) -> None:
         super().__init__(season_length=primary.season_length)
         self.primary = primary
         self.name = primary.name
+        self.bounded = bounded or domain is not None
+        self.domain = domain
 
     def new(self) -> WithFallback:
-        return WithFallback(self.primary.new())
+        return WithFallback(self.primary.new(), self.bounded, self.domain)
 
     def warm_start(self, state: Mapping[str, Any] | None) -> WithFallback:
         self.primary.warm_start(state)
@@ -50,6 +57,7 @@ class WithFallback(Forecaster):
         if not np.isfinite(y.to_numpy()).any():
             raise ForecastError(f"{self.name}: history has no finite value to fit")
         self._history = fill_missing(y)
+        self._domain = self.domain or domain_for(self._history.to_numpy(), name=str(y.name or ""))
         self._fallback: Forecaster | None = None
         self._reason = ""
         try:
@@ -69,7 +77,7 @@ class WithFallback(Forecaster):
             try:
                 forecast = self.primary.predict(horizon, levels)
                 if is_finite(forecast):
-                    return order_bands(forecast)
+                    return self._bound(order_bands(forecast))
                 self._reason = "predicted non-finite values"
             except Exception as exc:  # noqa: BLE001 - as in fit
                 self._reason = _reason(exc)
@@ -77,7 +85,10 @@ class WithFallback(Forecaster):
         assert self._fallback is not None
         forecast = self._fallback.predict(horizon, levels)
         forecast.params["fallback"] = {"from": self.name, "to": self._fallback.name, "reason": self._reason}
-        return forecast
+        return self._bound(forecast)
+
+    def _bound(self, forecast: Forecast) -> Forecast:
+        return self._domain.apply(forecast) if self.bounded else forecast
 
 
 def _reason(exc: Exception) -> str:

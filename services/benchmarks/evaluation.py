@@ -23,6 +23,7 @@ from ml_engine.evaluation import (
     origin_positions,
     per_series,
     protocol_for_step,
+    ratios_to_reference,
     summarize,
 )
 from ml_engine.nn import GlobalNN
@@ -172,7 +173,7 @@ def report_markdown(
     dataset: Dataset, results: list[OriginResult], warmup: dict[str, float], extra: Sequence[str] = ()
 ) -> str:
     """The dataset's table and its notes (and any extra notes), as Markdown."""
-    table = markdown_table(summarize(per_series(results)))
+    table = markdown_table(summarize(per_series(results), ratios_to_reference(results)))
     notes = "\n".join(f"- {n}" for n in [*dataset_notes(dataset, results, warmup), *extra])
     return f"## {dataset.name}\n\n{table}\n\n{notes}\n"
 

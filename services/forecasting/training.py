@@ -184,7 +184,8 @@ def train_series(
         return _skip(db_url, series_id, as_of, "no cost records" if cost else "no samples stored", force=force)
     with session_scope(db_url) as session:
         states = {stat: _warm_state(session, series_id, stat) for stat in plan.stats}
-    fitted = [_fit_stat(stat, history, report, plan, settings, states[stat], global_nn)
+    # the series id names the metric (e.g. .../cpu_utilization): the forecaster bounds it to its domain (0..100%)
+    fitted = [_fit_stat(stat, history.rename(series_id), report, plan, settings, states[stat], global_nn)
               for stat, history, report in histories]
     with session_scope(db_url) as session:
         if not force and item_status(session, as_of, series_id) in FINAL:  # another worker got there first
@@ -216,8 +217,10 @@ def _backtest_metrics(forecaster: Forecaster, forecast: Forecast, history: pd.Se
     (a second, independent backtest would cost as much as the whole fit again), else a holdout backtest."""
     own = forecast.params.get("backtest")
     if isinstance(own, dict) and own.get("ensemble_mase") is not None:
+        coverage = {f"coverage{k}": v for k, v in (own.get("coverage") or {}).items()}  # as holdout_backtest names it
         return {"method": "rolling-origin", "model": forecast.model, "origins": own.get("origins"),
-                "holdout": own.get("horizon"), "mase": own["ensemble_mase"], "mae": own.get("ensemble_mae")}
+                "holdout": own.get("horizon"), "mase": own["ensemble_mase"], "mae": own.get("ensemble_mae"),
+                **coverage}
     holdout = max(1, min(plan.horizon, int(len(history) * HOLDOUT_SHARE)))
     return holdout_backtest(forecaster, history, holdout, settings.levels)
 

@@ -25,6 +25,7 @@ from ml_engine.evaluation import (
     origin_positions,
     per_series,
     protocol_for_step,
+    ratios_to_reference,
     seasonal_naive_scale,
     summarize,
 )
@@ -143,6 +144,22 @@ def test_aggregate_is_mean_and_median_over_series_of_the_mean_over_origins() -> 
     assert summary["median MASE"] == pytest.approx(2.0)
     assert summary["seconds/series"] == pytest.approx(6.5 / 3)
     assert summary["cov95"] == pytest.approx(0.9)
+
+
+def test_worst_case_ratios_to_seasonal_naive_on_the_same_series_and_origin() -> None:
+    def result(model: str, series: str, origin: int, mase_value: float) -> OriginResult:
+        stamp = pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(days=origin)
+        return OriginResult(series, stamp, model, model, 100, 10, mase_value, 10.0, 0.8, 0.9, 5.0, 1.0)
+
+    rows = [result("seasonal_naive", s, o, v) for s, o, v in [("a", 0, 1.0), ("a", 1, 1.0), ("b", 0, 2.0)]]
+    rows += [result("m", "a", 0, 0.5), result("m", "a", 1, 3.5), result("m", "b", 0, 1.0)]
+    ratios = ratios_to_reference(rows).loc["m"]
+    assert ratios["worst origin / SN"] == pytest.approx(3.5)  # series a, origin 1
+    assert ratios["worst series / SN"] == pytest.approx(2.0)  # series a: mean 2.0 against 1.0
+    assert ratios["origins > 3x SN"] == 1
+    summary = summarize(per_series(rows), ratios_to_reference(rows))
+    assert summary.loc["seasonal_naive", "worst origin / SN"] == pytest.approx(1.0)
+    assert ratios_to_reference([r for r in rows if r.model == "m"]).empty  # no reference run: nothing to compare
 
 
 def hourly_cpu() -> pd.Series:
