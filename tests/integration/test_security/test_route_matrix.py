@@ -42,11 +42,12 @@ RULES: dict[str, str] = {
     "GET /api/tokens": ADMIN, "POST /api/tokens": ADMIN, "DELETE /api/tokens/{token_id}": ADMIN,
     "GET /api/users": ADMIN, "PATCH /api/users/{user_id}": ADMIN,
     "GET /api/auth/policy": ADMIN, "PUT /api/auth/policy": ADMIN, "GET /api/audit": ADMIN,
+    "GET /api/autoscaling/groups": VIEWER, "GET /api/autoscaling/groups/{group_pk}/plan": VIEWER,
 }
 CALLERS = ("none", "malformed", "revoked", VIEWER, EDITOR, ADMIN)
 RANK = {VIEWER: 0, EDITOR: 1, ADMIN: 2}
 PARAMS = {"resource_pk": "999999", "rec_id": "999999", "scenario_id": "999999", "silence_id": "999999",
-          "token_id": "999999", "user_id": "999999", "job_id": "f" * 32, "name": "no-such-name"}
+          "token_id": "999999", "user_id": "999999", "group_pk": "999999", "job_id": "f" * 32, "name": "no-such-name"}
 
 
 def _operations(api: Api) -> Iterator[str]:
