@@ -9,7 +9,7 @@ here. The built-ins below are run by services.recommend.engine, which feeds each
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -109,7 +109,7 @@ def plugin_outcomes(context: ResourceContext, plugin_settings: dict[str, dict[st
         if plugin.recommend is None or context.resource.kind not in plugin.resource_kinds:
             continue
         try:
-            bound = ResourceContext(**{**context.__dict__, "settings": plugin.settings_from(plugin_settings.get(kind))})
+            bound = replace(context, settings=plugin.settings_from(plugin_settings.get(kind)))
             outcomes.extend(o for o in plugin.recommend(bound) if o.kind == kind)
         except Exception as exc:  # one plug-in's bug costs its own recommendations, not the fleet run
             outcomes.append(Skipped(context.resource.resource_id, kind, f"plug-in {kind!r} failed: {exc}"))
