@@ -51,8 +51,9 @@ def rightsize_eval_command(
         str | None,
         typer.Option(
             "--risk",
-            help="The risk to size for: a CPU share (0.005 = the default point; memory scaled alike) or "
-            "cpu=0.005,mem=0.001,mem_any=0.05",
+            help="The risk to size for, taken as stated: a CPU share (0.005; memory scaled alike) or "
+            "cpu=0.005,mem=0.001,mem_any=0.05; add guard=on to keep the default's floor at the p99.5 + 20% rule "
+            "where the fleet's lookback cuts show it safer than the model (the default has it on)",
         ),
     ] = None,
     draw_frontier: Annotated[

@@ -63,6 +63,8 @@ class Trace:
     rows_read: int = 0
     zero_provisioned: int = 0
     duplicates: int = 0
+    off_grid: int = 0  # rows moved to the nearest slot of the grid (not duplicates: their timestamps differ)
+    off_grid_dropped: int = 0  # ... of which a later row took the slot
     step_seconds: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -110,6 +112,7 @@ def load_trace(path: Path) -> Trace:
             columns[column] = values
             if column == COLUMNS[1]:
                 trace.step_seconds = report.step_seconds
+                trace.off_grid, trace.off_grid_dropped = report.off_grid_rows, report.off_grid_dropped
                 if report.long_gaps or report.unparseable_rows:
                     trace.notes.append(report.summary())
     except CleaningError as exc:
@@ -332,9 +335,11 @@ def report_markdown(result: DatasetResult, traces: list[Trace], skipped: dict[st
     zero = sum(t.zero_provisioned for t in traces)
     dups = sum(t.duplicates for t in traces)
     rows = sum(t.rows_read for t in traces)
+    off_grid, taken = sum(t.off_grid for t in traces), sum(t.off_grid_dropped for t in traces)
     lines.append(
         f"Cleaning: {rows} rows read, {zero} rows with zero provisioned capacity dropped, {dups} duplicate timestamps "
-        "dropped (last kept)."
+        f"dropped (last kept), both counted over every row read; {off_grid} rows off the grid moved to its nearest "
+        f"slot, {taken} of them dropped for a later row in the same slot."
     )
     for name, reason in sorted({**result.no_recommendation, **skipped}.items()):
         lines.append(f"- {name}: {reason}")

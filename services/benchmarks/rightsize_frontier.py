@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +16,9 @@ POINT_COLUMNS = ("savings cost-weighted", "viol. CPU mean", "viol. mem mean", "r
 
 
 def frontier_targets(factors: Sequence[float] = RISK_FACTORS) -> list[RiskTarget]:
-    """The default risk scaled by each factor (the memory chance capped below 1)."""
-    return [RiskTarget().scaled(f) for f in factors]
+    """The default risk scaled by each factor (the memory chance capped below 1), taken as stated: the model's own
+    curve, without the default's reference guard (the default point is added beside it)."""
+    return [replace(RiskTarget().scaled(f), reference_guard=False) for f in factors]
 
 
 def frontier(
@@ -26,13 +28,17 @@ def frontier(
     rows = []
     for target in targets:
         table = summary_table(evaluate(traces, name=name, prices=prices, target=target))
-        rows.append(
-            {"sizer": f"{OURS} at CPU {target.cpu_share:.2%}", "kind": OURS, **_point(table.loc[OURS]), **_risk(target)}
-        )
+        rows.append({"sizer": _label(target), "kind": OURS, **_point(table.loc[OURS]), **_risk(target)})
     table = summary_table(baseline)
     for method in table.index.drop(OURS):
         rows.append({"sizer": method, "kind": "baseline", **_point(table.loc[method])})
     return pd.DataFrame(rows)
+
+
+def _label(target: RiskTarget) -> str:
+    guard = " with the reference guard" if target.reference_guard else ""
+    default = " (default)" if target == RiskTarget() else ""
+    return f"{OURS} at CPU {target.cpu_share:.2%}{guard}{default}"
 
 
 def _point(row: pd.Series) -> dict[str, float]:
@@ -44,6 +50,7 @@ def _risk(target: RiskTarget) -> dict[str, float]:
         "target CPU share": target.cpu_share,
         "target mem share": target.mem_share,
         "target mem chance": target.mem_any,
+        "reference guard": float(target.reference_guard),
     }
 
 
@@ -76,11 +83,15 @@ def frontier_png(points: pd.DataFrame, path: Path, *, name: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ours = points[points["kind"] == OURS].sort_values("viol. CPU mean")
+    mine = points[points["kind"] == OURS]
+    guarded = mine["reference guard"] > 0
+    ours, default = mine[~guarded].sort_values("viol. CPU mean"), mine[guarded]
     bases = points[points["kind"] == "baseline"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, column, label in zip(axes, ("viol. CPU mean", "viol. mem mean"), ("CPU", "memory"), strict=True):
         ax.plot(100 * ours[column], 100 * ours["savings cost-weighted"], "o-", color="tab:blue", label=OURS)
+        for _, p in default.iterrows():
+            ax.plot(100 * p[column], 100 * p["savings cost-weighted"], "*", ms=13, color="tab:blue", label=p["sizer"])
         for _, p in bases.iterrows():
             ax.plot(100 * p[column], 100 * p["savings cost-weighted"], "s", label=p["sizer"])
         ax.set_xscale("symlog", linthresh=0.01)

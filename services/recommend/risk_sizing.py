@@ -29,6 +29,8 @@ CPU_WINDOWS = ("all", "recent", "larger")  # the CPU level from the whole lookba
 CPU_LEVELS = (2.0, 1.0, 0.2)  # ... at the share of samples the target allows times these (p99, p99.5, p99.9)
 CPU_VARIANTS = tuple(f"{w} x{f:g}" for w in CPU_WINDOWS for f in CPU_LEVELS)
 FALLBACK_HEADROOM = 0.2  # too few resources to learn margins: no size below usage p99.5 / max + 20%
+REFERENCE_CPU_QUANTILE = 0.995  # the long-standing rule, CPU p99.5 + FALLBACK_HEADROOM: where the fleet's own
+# lookback cuts show it letting through a smaller CPU share than our model does, the rule's size is a floor
 MEM_SPREADS = (0.5, 1.0, 1.5)  # how much of the fitted peak tail the memory size follows before the fleet margin
 SPLITS = (0.43, 0.5, 0.57)  # calibration cuts, as fractions of the lookback: size before, measure after
 FLOOR_SHARE = 0.02  # no size below 2% of what is provisioned: idle machines still boot and log
@@ -167,6 +169,10 @@ class _Candidate:
         total = (steady.sum(axis=0) + changed.sum()) / (steady.shape[0] + changed.size)
         return min(_smallest_margin(total, limit), _smallest_margin(steady.mean(axis=0), STEADY_FLOOR * limit))
 
+    def plain_share(self, index: int) -> float:
+        """The mean share of test samples above the margin GRID[index] over every item, regime changes included."""
+        return float(np.mean([s[index] for s in self.share]))
+
     def steady_margin_for(self, limit: float) -> int:
         """The least margin whose mean share over the items that did not change regime is within `limit`."""
         return _smallest_margin(self.mean_share(), limit)
@@ -180,6 +186,11 @@ def _smallest_margin(curve: np.ndarray, limit: float) -> int:
     """Index of the least margin of GRID whose violation curve is within `limit` (the largest if none is)."""
     ok = np.flatnonzero(curve <= limit)
     return int(ok[0]) if ok.size else GRID.size - 1
+
+
+def reference_cpu(w: UsageWindow) -> float:
+    """The long-standing rule's CPU size on a window: usage p99.5 + 20%."""
+    return float(np.quantile(w.cpu, REFERENCE_CPU_QUANTILE, method="inverted_cdf")) * (1.0 + FALLBACK_HEADROOM)
 
 
 def _conformal_margin(worst: Sequence[float] | np.ndarray, chance: float) -> tuple[int, bool]:
@@ -206,6 +217,9 @@ class FleetMargins:
     cpu_curve: np.ndarray  # mean share of samples above k x model, per margin k of GRID
     mem_share_curve: np.ndarray
     mem_any_curve: np.ndarray  # share of items with any sample above k x model
+    cpu_cut_share: float = 0.0  # the mean CPU share the chosen model and margin let through on the later parts
+    reference_cut_share: float = 0.0  # ... and the long-standing rule (p99.5 + 20%) on the same later parts
+    cpu_reference_floor: bool = False  # the model under-covers the rule there: no CPU size below the rule's
 
     @property
     def cpu_margin(self) -> float:
@@ -231,7 +245,15 @@ class FleetMargins:
             f"CPU x{self.cpu_margin:.3f} on the {self.cpu_variant} level, memory x{self.mem_peak_margin:.3f} on the "
             f"peak tail (spread {self.mem_spread:g}) and x{self.mem_share_margin:.3f} on the "
             f"{self.target.mem_share:.2%} level (cuts that changed regime, over {SURPRISE_SHARE:.0%} of samples "
-            f"above {SURPRISE_MARGIN:g}x the size, counted as they stand there)"
+            f"above {SURPRISE_MARGIN:g}x the size, counted as they stand there); on those cuts the CPU model let "
+            f"through {self.cpu_cut_share:.2%} of samples and the p99.5 + {FALLBACK_HEADROOM:.0%} rule "
+            f"{self.reference_cut_share:.2%}, so "
+            + (
+                "no CPU size goes below that rule's (the model under-covers it on this fleet)"
+                if self.cpu_reference_floor
+                else "the model's CPU size stands"
+                + ("" if self.target.reference_guard else " (no reference guard asked)")
+            )
         )
 
 
@@ -248,6 +270,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
     cpu = {v: _Candidate() for v in CPU_VARIANTS}
     mem = {s: _Candidate() for s in MEM_SPREADS}
     share = _Candidate()
+    reference: list[float] = []  # per item: the share of later CPU samples above the long-standing rule's size
     resources, test_days = 0, []  # per resource: the days its later parts span together
     for w in windows:
         used = False
@@ -261,12 +284,14 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
             for s in MEM_SPREADS:
                 mem[s].add(test.mem, sizes.mem_peak[s], resource=resources, floor=sizes.mem_recurring)
             share.add(test.mem, sizes.mem_share, resource=resources)
+            reference.append(float(np.mean(test.cpu > reference_cpu(fit))))
             used = True
         if used:
             test_days.append(w.cut(min(SPLITS))[1].days)
         resources += used
     if not share.size:
         raise RiskSizingError("no resource has a lookback long enough to split in time; give at least two days")
+    reference_share = float(np.mean(reference))
     cpu_pick = {v: c.margin_for(target.cpu_share) for v, c in cpu.items()}
     variant = min(CPU_VARIANTS, key=lambda v: GRID[cpu_pick[v]] * sum(cpu[v].size))
     chance = target.mem_any
@@ -274,6 +299,7 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
         chance = 1.0 - (1.0 - chance) ** (float(np.mean(test_days)) / horizon_days)
     mem_pick = {s: _conformal_margin(c.by_resource(c.worst), chance) for s, c in mem.items()}
     spread = min(MEM_SPREADS, key=lambda s: GRID[mem_pick[s][0]] * sum(mem[s].size))
+    cpu_share = cpu[variant].plain_share(cpu_pick[variant])
     return FleetMargins(
         target=target,
         cpu_variant=variant,
@@ -287,6 +313,9 @@ def calibrate(windows: Sequence[UsageWindow], *, target: RiskTarget, horizon_day
         cpu_curve=cpu[variant].mean_share(),
         mem_share_curve=share.mean_share(),
         mem_any_curve=mem[spread].any_share(),
+        cpu_cut_share=cpu_share,
+        reference_cut_share=reference_share,
+        cpu_reference_floor=target.reference_guard and cpu_share > reference_share,
     )
 
 
@@ -333,6 +362,8 @@ def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float)
     cpu_model = sizes.cpu[margins.cpu_variant]
     peak_model = sizes.mem_peak[margins.mem_spread]
     cpu = max(cpu_model * margins.cpu_margin, w.cpu_floor)
+    if margins.cpu_reference_floor:
+        cpu = max(cpu, reference_cpu(w))
     mem = max(
         peak_model * margins.mem_peak_margin,
         sizes.mem_recurring,
@@ -340,7 +371,7 @@ def size_for_risk(w: UsageWindow, margins: FleetMargins, *, horizon_days: float)
         w.mem_floor,
     )
     if not margins.backed:  # the fleet is too small to learn margins from: keep the long-standing rule's margin
-        cpu = max(cpu, float(np.quantile(w.cpu, 0.995, method="inverted_cdf")) * (1.0 + FALLBACK_HEADROOM))
+        cpu = max(cpu, reference_cpu(w))
         mem = max(mem, float(w.mem.max()) * (1.0 + FALLBACK_HEADROOM))
 
     sizing = RiskSizing(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +18,9 @@ class RiskTarget:
     cpu_share: float = 0.005
     mem_share: float = 0.001
     mem_any: float = 0.05
+    # by default CPU is also never riskier than the long-standing p99.5 + 20% rule as measured on the fleet's own
+    # lookback split in time: where that rule lets a smaller share through than the model, its size is a floor
+    reference_guard: bool = True
 
     def __post_init__(self) -> None:
         for name in ("cpu_share", "mem_share", "mem_any"):
@@ -27,33 +30,48 @@ class RiskTarget:
 
     @classmethod
     def parse(cls, text: str) -> RiskTarget:
-        """'0.02' scales the default (CPU share 2%, memory 4x the default too), or 'cpu=0.01,mem=0.002,mem_any=0.1'."""
+        """A stated risk, taken as stated: '0.02' scales the default shares (CPU 2%, memory 4x the default too),
+        'cpu=0.01,mem=0.002,mem_any=0.1' gives them apart. The reference guard of the default is off unless the
+        text adds 'guard=on'."""
         text = text.strip()
         try:
-            if "=" not in text:
-                return cls().scaled(_fraction(text) / cls().cpu_share)
+            parts = [p.strip() for p in text.split(",")]
+            guard = [p.partition("=")[2].strip().lower() for p in parts if p.partition("=")[0].strip() == "guard"]
+            if guard and guard[-1] not in ("on", "off"):
+                raise RiskSizingError(f"guard={guard[-1]!r}: use on or off")
+            parts = [p for p in parts if p.partition("=")[0].strip() != "guard"]
+            on = bool(guard) and guard[-1] == "on"
+            if len(parts) == 1 and "=" not in parts[0]:
+                return replace(cls().scaled(_fraction(parts[0]) / cls().cpu_share), reference_guard=on)
             keys = {"cpu": "cpu_share", "mem": "mem_share", "mem_any": "mem_any"}
             values: dict[str, float] = {}
-            for part in text.split(","):
+            for part in parts:
                 key, _, raw = part.partition("=")
                 if key.strip() not in keys:
                     raise RiskSizingError(f"unknown risk key {key.strip()!r}")
                 values[keys[key.strip()]] = _fraction(raw)
-            return cls(**values)
+            return cls(**values, reference_guard=on)
         except (ValueError, TypeError) as exc:
             raise RiskSizingError(
                 f"risk {text!r} is not understood ({exc}); give a CPU share such as 0.005 or 0.5%, or "
-                "cpu=0.005,mem=0.001,mem_any=0.05"
+                "cpu=0.005,mem=0.001,mem_any=0.05, optionally with guard=on"
             ) from None
 
     def scaled(self, factor: float) -> RiskTarget:
         """Every share and the memory chance times `factor` (the chance capped below 1)."""
-        return RiskTarget(self.cpu_share * factor, self.mem_share * factor, min(self.mem_any * factor, 0.9))
+        return RiskTarget(
+            self.cpu_share * factor, self.mem_share * factor, min(self.mem_any * factor, 0.9), self.reference_guard
+        )
 
     def describe(self) -> str:
         return (
             f"CPU above the size in at most {self.cpu_share:.2%} of samples; memory in at most {self.mem_share:.2%}, "
             f"with at most a 1 in {1 / self.mem_any:.0f} chance of any memory sample above it"
+            + (
+                "; CPU no riskier than the p99.5 + 20% rule on the fleet's lookback split in time"
+                if self.reference_guard
+                else ""
+            )
         )
 
 
@@ -96,6 +114,12 @@ class RiskSettings(BaseModel):
         0.05, gt=0.0, lt=1.0, description="Stated risk: chance of any memory sample above the size over the horizon."
     )
 
+    risk_reference_guard: bool = Field(
+        True,
+        description="No CPU size below the p99.5 + 20% rule's where the fleet's lookback, split in time, shows that "
+        "rule letting a smaller share of samples through than the stated-risk model.",
+    )
+
     def risk_target(self) -> RiskTarget:
         """The stated risk the fleet-calibrated sizer sizes for."""
-        return RiskTarget(self.risk_cpu_share, self.risk_mem_share, self.risk_mem_chance)
+        return RiskTarget(self.risk_cpu_share, self.risk_mem_share, self.risk_mem_chance, self.risk_reference_guard)

@@ -110,7 +110,8 @@ def test_rightsize_eval_end_to_end_on_two_tiny_traces(tmp_path: Path) -> None:
     for row in ("| headroom |", "| krr simple", "| VPA target", "| Compute-Optimizer-like"):
         assert row in table
     assert "Acceptance" in table
-    assert "1 rows with zero provisioned capacity dropped, 1 duplicate timestamps dropped" in table
+    cleaning = "1 rows with zero provisioned capacity dropped, 1 duplicate timestamps dropped (last kept), both counted"
+    assert cleaning in table
     saved = pd.read_csv(recs)
     assert list(saved.columns) == ["resource", "cpu_cores", "mem_gib"]
     assert sorted(saved["resource"]) == ["daily", "steady"]

@@ -8,8 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.recommend.risk_sizing import RiskSizingError, RiskTarget, UsageWindow, calibrate, size_for_risk
+from services.recommend.risk_sizing import (
+    RiskSizingError,
+    RiskTarget,
+    UsageWindow,
+    calibrate,
+    reference_cpu,
+    size_for_risk,
+)
 
+AS_STATED = RiskTarget(reference_guard=False)  # the model's own calibration, without the default's reference guard
 STEP = 900  # 15-minute samples keep the fleets small
 PER_DAY = 86_400 // STEP
 DAYS = 14
@@ -64,7 +72,7 @@ class KnownFleet:
 def test_stated_risk_holds_on_a_fleet_whose_true_peak_distribution_is_known() -> None:
     fleet = KnownFleet(resources=120, seed=7)
     windows = [fleet.lookback(i) for i in range(120)]
-    target = RiskTarget()
+    target = AS_STATED
     margins = calibrate(windows, target=target, horizon_days=DAYS)
     assert margins.backed and margins.resources == 120
     sizes = [size_for_risk(w, margins, horizon_days=DAYS) for w in windows]
@@ -116,7 +124,7 @@ def test_memory_is_sized_against_any_sample_above_it_and_cpu_against_a_share() -
     n = DAYS * PER_DAY
     series = [2.0 * diurnal(n) * np.exp(0.35 * rng.standard_normal(n)) for _ in range(30)]
     windows = [window(s, s.copy()) for s in series]  # the same numbers as cores and as GiB
-    margins = calibrate(windows, target=RiskTarget())
+    margins = calibrate(windows, target=AS_STATED)
     sizes = [size_for_risk(w, margins, horizon_days=DAYS) for w in windows]
     future = [2.0 * diurnal(n) * np.exp(0.35 * rng.standard_normal(n)) for _ in range(30)]
     cpu_share = np.mean([np.mean(f > s.cpu_cores) for f, s in zip(future, sizes, strict=True)])
@@ -138,10 +146,11 @@ def test_too_few_resources_keep_the_long_standing_margin() -> None:
 
 
 def test_risk_targets_parse_a_share_or_keys_and_refuse_nonsense() -> None:
-    assert RiskTarget.parse("0.005") == RiskTarget()
-    assert RiskTarget.parse("2%") == RiskTarget().scaled(4.0)
-    assert RiskTarget.parse("cpu=0.01,mem_any=0.1") == RiskTarget(cpu_share=0.01, mem_any=0.1)
-    for bad in ("lots", "cpu=2", "disk=0.1", "0"):
+    assert RiskTarget.parse("0.005") == AS_STATED  # a stated risk is taken as stated
+    assert RiskTarget.parse("0.5%,guard=on") == RiskTarget()
+    assert RiskTarget.parse("2%") == AS_STATED.scaled(4.0)
+    assert RiskTarget.parse("cpu=0.01,mem_any=0.1") == RiskTarget(cpu_share=0.01, mem_any=0.1, reference_guard=False)
+    for bad in ("lots", "cpu=2", "disk=0.1", "0", "0.01,guard=maybe"):
         with pytest.raises(RiskSizingError):
             RiskTarget.parse(bad)
 
@@ -168,3 +177,40 @@ def test_a_few_resources_that_change_regime_do_not_multiply_everyone_elses_cpu()
         cpus[i][: 9 * PER_DAY] *= 0.05
     changed = calibrate([window(c, m, cores=4.0) for c, m in zip(cpus, mems, strict=True)], target=RiskTarget())
     assert changed.cpu_margin < 1.1 * steady.cpu_margin
+
+
+def growth_fleet(resources: int, seed: int, *, weekly_growth: float) -> list[np.ndarray]:
+    """Diurnal CPU with noise, growing by `weekly_growth` a week over the lookback and on into the horizon."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(2 * DAYS * PER_DAY) / PER_DAY
+    return [
+        diurnal(t.size) * np.exp(0.2 * rng.standard_normal(t.size)) * (1 + weekly_growth * t / 7)
+        for _ in range(resources)
+    ]
+
+
+@pytest.mark.parametrize(("weekly_growth", "floor"), [(0.0, True), (0.5, False)])
+def test_by_default_cpu_is_never_riskier_than_the_long_standing_rule_on_the_fleets_own_cuts(
+    weekly_growth: float, floor: bool
+) -> None:
+    """Steady load: p99.5 + 20% lets less through than the 0.5% stated, so it is the floor. Fast growth: the rule
+    under-covers and the trend-following model is the safer one, so the model's size stands."""
+    series = growth_fleet(40, seed=21, weekly_growth=weekly_growth)
+    half = DAYS * PER_DAY
+    windows = [window(s[:half], np.full(half, 4.0), cores=8.0) for s in series]
+    guarded = calibrate(windows, target=RiskTarget())
+    stated = calibrate(windows, target=AS_STATED)
+    assert guarded.reference_cut_share == pytest.approx(stated.reference_cut_share)
+    # the floor is there exactly when the time split shows the model letting more through than the rule
+    assert guarded.cpu_reference_floor == (guarded.cpu_cut_share > guarded.reference_cut_share) == floor
+    assert not stated.cpu_reference_floor
+    shares = {}
+    for name, margins in (("guarded", guarded), ("stated", stated)):
+        sizes = [size_for_risk(w, margins, horizon_days=DAYS).cpu_cores for w in windows]
+        shares[name] = np.mean([np.mean(s[half:] > c) for s, c in zip(series, sizes, strict=True)])
+        if margins.cpu_reference_floor:
+            assert all(c >= reference_cpu(w) - 1e-12 for c, w in zip(sizes, windows, strict=True))
+    rule = np.mean([np.mean(s[half:] > reference_cpu(w)) for s, w in zip(series, windows, strict=True)])
+    assert shares["guarded"] <= shares["stated"] + 1e-12
+    assert shares["guarded"] <= rule + 1e-12  # on the horizon too, never riskier than the rule
+    assert "p99.5 + 20% rule" in guarded.describe()
