@@ -151,7 +151,7 @@ def test_estimate_prices_the_billing_query_by_a_dry_run(google: LoopbackGoogle, 
     google.state.bytes_processed = 3 * 2**40  # 3 TiB
     collector = GcpCollector(gcp_settings())
     collector.as_of = UNTIL
-    (use,) = collector.estimate_run(timedelta(minutes=5))
+    use = {u.api: u for u in collector.estimate_run(timedelta(minutes=5))}["bigquery:jobs.query"]
     assert (use.stream, use.api, use.calls, use.units, use.usd) == ("costs", "bigquery:jobs.query", 1, 3 * 2**40,
                                                                     Decimal("18.75"))  # fmt: skip
     assert google.state.job_configs[-1]["dryRun"] is True and "bigquery.getQueryResults" not in google.state.calls
