@@ -19,6 +19,7 @@ from collector.gcp.retrying import ThrottleRetry
 from collector.records import ApiUsage, CostRecord, Resource, SampleBatch
 
 CHECK_WINDOW = timedelta(minutes=10)
+CHECK_READS = 1  # check() reads one headers-only page of one metric per project
 MONITORING_READ = "monitoring:timeSeries.list"
 BIGQUERY_QUERY = "bigquery:jobs.query"
 
@@ -108,6 +109,7 @@ class GcpCollector(Collector):
             )
             with translated(self.monitoring_api, call="projects.timeSeries.list", scope=f"project {project}"):
                 self.metric_client.list_time_series(request=request, retry=self.retry, timeout=timeout)
+                self._count_read()  # a read call like any other, made at the start of every run
         if self.cfg.billing_table:  # validates the table, the columns and both permissions; free of charge
             with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
                 self._dry_run(until - CHECK_WINDOW, until)
@@ -126,16 +128,17 @@ class GcpCollector(Collector):
                         self.cfg.prices.bigquery_usd_per_tib / Decimal(billing.TIB))  # fmt: skip
 
     def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
-        """Cloud Monitoring: per project, each metric's list request over an incremental window (interval +
-        look-back), in the pages collect_metrics fetches for the instances discovered now (discovery is free).
-        The billing query of a scheduled cost run, priced by the bytes a dry run says it would bill."""
+        """Cloud Monitoring: per project, check()'s one-page read that starts every run, then each metric's list
+        request over an incremental window (interval + look-back), in the pages collect_metrics fetches for the
+        instances discovered now (discovery is free). The billing query of a scheduled cost run, priced by the bytes
+        a dry run says it would bill."""
         period = self.cfg.alignment_period_seconds
         points = monitoring.points_per_series(int((interval + self.metrics_lookback).total_seconds()), period)
         calls = 0
         for project in self._projects():
             with translated(self.compute_api, call="instances.aggregatedList", scope=f"project {project}"):
                 series = sum(1 for _ in discovery.list_instances(self.instances_client, project, retry=self.retry))
-            calls += len(monitoring.METRIC_SPECS) * monitoring.list_calls(series, points)
+            calls += CHECK_READS + len(monitoring.METRIC_SPECS) * monitoring.list_calls(series, points)
         out = [self._reads_usage(calls)]
         if not self.cfg.billing_table:
             return out

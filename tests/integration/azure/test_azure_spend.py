@@ -13,6 +13,12 @@ from azure_loopback import FakeAzure, FakeVm
 
 from collector.azure import AzureCollector
 from collector.config import AzureSourceSettings
+from services.db.engine import session_scope
+from services.db.migrate import upgrade
+from services.db.models import IngestStreamRow
+from services.ingest.ingest import run_collector
+from services.ingest.spend import month_spend
+from services.metrics import SqlMetricStore, open_metric_store
 from tests.integration.estimate_cli import collect_estimate
 
 pytestmark = pytest.mark.integration
@@ -70,3 +76,24 @@ def test_a_run_makes_and_meters_the_calls_the_estimate_counted(fake_azure: FakeA
     assert made == estimated["monitor:metrics.getBatch"].calls == metered["monitor:metrics.getBatch"].calls == 20
     assert metered["costmanagement:query (free, throttled)"].usd == 0
     assert collector.take_usage() == []
+
+
+def test_what_ingest_runs_spend_is_the_months_spend_of_the_source(
+    fake_azure: FakeAzure, azure_settings: Settings, tmp_path: Path
+) -> None:
+    seed_fleet(fake_azure, 100)
+    db_url = f"sqlite:///{tmp_path / 'azure.db'}"
+    upgrade(db_url)
+    store = open_metric_store(db_url)
+    assert isinstance(store, SqlMetricStore)
+    collector = AzureCollector(azure_settings(subscriptions=[SUB_A], history_days=1, monthly_budget_usd=5))
+    run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL)  # the first day, and the costs
+    run_collector(collector, db_url=db_url, metric_store=store, until=UNTIL + timedelta(minutes=5))  # scheduled
+    store.close()
+    made = len(fake_azure.requests_to("metrics:getBatch"))
+    pages = len(fake_azure.requests_to("/query"))
+    with session_scope(db_url) as session:
+        calls = sum(r.spend_calls for r in session.query(IngestStreamRow).filter_by(source="azure"))
+        spent = month_spend(session, "azure", UNTIL)
+    assert made == 2 * 2  # each run: 2 batches of 50 VMs, one time chunk
+    assert calls == made + pages and spent == made * Decimal("0.00001")  # Cost Management pages are free
