@@ -25,8 +25,7 @@ class DemoSourceSettings(BaseModel):
     step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
     seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
     scalable_groups: bool = Field(
-        False,
-        description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
+        False, description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
         "deployment with an HPA (their plans show under autoscaling).",
     )
 
@@ -62,6 +61,27 @@ class CadenceSettings(BaseModel):
                 "costs": timedelta(hours=self.cost_interval_hours)}  # fmt: skip
 
 
+def list_price(default: str, source: str) -> Decimal:
+    """A list price setting (USD, never negative) whose description names where the figure comes from."""
+    return Field(Decimal(default), ge=0, description=source)  # type: ignore[no-any-return]
+
+
+class AwsApiPrices(BaseModel):
+    """List prices of the paid AWS APIs the collector calls; free tiers are not subtracted (list price)."""
+
+    get_metric_data_usd_per_1000_metrics: Decimal = list_price(
+        "0.01", "CloudWatch GetMetricData ($ per 1,000 metrics requested): aws.amazon.com/cloudwatch/pricing, API."
+    )
+    list_metrics_usd_per_1000_requests: Decimal = list_price(
+        "0.01", "CloudWatch ListMetrics ($ per 1,000 requests): aws.amazon.com/cloudwatch/pricing, API."
+    )
+    cost_explorer_usd_per_request: Decimal = list_price(
+        "0.01",
+        "Cost Explorer GetCostAndUsage ($ per request, each page one): "
+        "aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing.",
+    )
+
+
 class AwsSourceSettings(CadenceSettings):
     enabled: bool = False
     name: str = Field("aws", pattern=r"^[a-z0-9_\-]+$")
@@ -84,11 +104,7 @@ class AwsSourceSettings(CadenceSettings):
         14, ge=1, le=455, description="How far back the first collection reaches (no watermark yet)."
     )
     retry: RetrySettings = RetrySettings()
-
-
-def list_price(default: str, source: str) -> Decimal:
-    """A list price setting (USD, never negative) whose description names where the figure comes from."""
-    return Field(Decimal(default), ge=0, description=source)  # type: ignore[no-any-return]
+    prices: AwsApiPrices = AwsApiPrices()
 
 
 class GcpApiPrices(BaseModel):
@@ -96,14 +112,13 @@ class GcpApiPrices(BaseModel):
 
     monitoring_read_usd_per_1000_calls: Decimal = list_price(
         "0.01",
-        "Cloud Monitoring read API ($ per 1,000 projects.timeSeries.list calls, "
-        "each page one call; the first million a month per billing account are free): cloud.google.com/stackdriver/"
-        "pricing, Monitoring API calls.",
+        "Cloud Monitoring read API ($ per 1,000 projects.timeSeries.list calls, each page one call; the first "
+        "million a month per billing account are free): cloud.google.com/stackdriver/pricing, Monitoring API calls.",
     )
     bigquery_usd_per_tib: Decimal = list_price(
         "6.25",
-        "BigQuery on-demand analysis ($ per TiB billed, at least 10 MiB per table "
-        "a query reads): cloud.google.com/bigquery/pricing#on_demand_pricing.",
+        "BigQuery on-demand analysis ($ per TiB billed, at least 10 MiB per table a query reads): "
+        "cloud.google.com/bigquery/pricing#on_demand_pricing.",
     )
 
 
@@ -123,10 +138,8 @@ class GcpSourceSettings(CadenceSettings):
         None, description="Project that runs the billing query (needs roles/bigquery.jobUser); default: the table's."
     )
     maximum_bytes_billed: int = Field(
-        50 * 2**30,
-        ge=10 * 2**20,
-        description="BigQuery fails the billing query rather than bill more bytes than "
-        "this (50 GiB by default: about $0.31 at the on-demand list price).",
+        50 * 2**30, ge=10 * 2**20, description="BigQuery fails the billing query rather than bill more bytes than "
+        "this (50 GiB by default: about $0.31 at the on-demand list price)."
     )
     history_days: int = Field(30, ge=1, le=730, description="History collected on the first run (no watermark).")
     settled_after_days: int = Field(
@@ -142,14 +155,14 @@ class AzureApiPrices(BaseModel):
 
     metrics_usd_per_1000_calls: Decimal = list_price(
         "0.01",
-        "Azure Monitor metric queries ($ per 1,000 API calls, meter 'Native Metric "
-        "Queries API Calls'; one getBatch request of up to 50 resources is one call; the first million a month are "
-        "free): azure.microsoft.com/pricing/details/monitor, Metrics queries.",
+        "Azure Monitor metric queries ($ per 1,000 API calls, meter 'Native Metric Queries API Calls'; one getBatch "
+        "request of up to 50 resources is one call; the first million a month are free): "
+        "azure.microsoft.com/pricing/details/monitor, Metrics queries.",
     )
     cost_query_usd_per_call: Decimal = list_price(
         "0",
-        "Cost Management Query API: no charge, but throttled per scope (QPU quotas, "
-        "x-ms-ratelimit-* headers): learn.microsoft.com/azure/cost-management-billing/automate/api-best-practices.",
+        "Cost Management Query API: no charge, but throttled per scope (QPU quotas, x-ms-ratelimit-* headers): "
+        "learn.microsoft.com/azure/cost-management-billing/automate/api-best-practices.",
     )
 
 
@@ -174,16 +187,12 @@ class AzureSourceSettings(CadenceSettings):
         None, description="PEM file of CAs to trust for every Azure endpoint (TLS-inspecting proxies, tests)."
     )
     interval_minutes: Literal[1, 5, 15, 30, 60, 360, 720, 1440] = Field(
-        5,
-        description="Metrics time grain: one the batch metrics API accepts (PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, "
-        "PT12H, P1D).",
+        5, description="Metrics time grain: one the batch metrics API accepts (PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, "
+        "PT12H, P1D)."
     )
     max_throttle_wait_seconds: float = Field(
-        300.0,
-        ge=1.0,
-        le=3600.0,
-        description="Longest wait honoured when Azure asks for one (Retry-After, Cost "
-        "Management's x-ms-ratelimit-*-retry-after); Cost Management can ask for a minute or more.",
+        300.0, ge=1.0, le=3600.0, description="Longest wait honoured when Azure asks for one (Retry-After, Cost "
+        "Management's x-ms-ratelimit-*-retry-after); Cost Management can ask for a minute or more."
     )
     history_days: int = Field(
         30, ge=1, le=93, description="Days collected on a first run (Azure keeps platform metrics for 93 days)."

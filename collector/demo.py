@@ -75,20 +75,11 @@ class DemoCollector(Collector):
         for g in self.groups:
             entry = self.catalog.find("aws", g.instance_type, g.region)
             yield Resource(
-                resource_id=g.resource_id,
-                provider="aws",
-                name=g.name,
-                kind=g.kind,
-                account=ACCOUNTS[("aws", "production")],
-                region=g.region,
-                instance_type=g.instance_type,
+                resource_id=g.resource_id, provider="aws", name=g.name, kind=g.kind,
+                account=ACCOUNTS[("aws", "production")], region=g.region, instance_type=g.instance_type,
                 hourly_price=entry.hourly_price if entry else None,
-                tags={
-                    **g.tags,
-                    "environment": "production",
-                    "headroom:min_size": str(g.min_size),
-                    "headroom:max_size": str(g.max_size),
-                },
+                tags={**g.tags, "environment": "production", "headroom:min_size": str(g.min_size),
+                      "headroom:max_size": str(g.max_size)},
             )
 
     def series_ref(self, machine: DemoMachine, metric: str) -> SeriesRef:

@@ -211,15 +211,6 @@ class DemoGroup:
 
 DEMO_GROUPS = (
     DemoGroup("storefront-asg-prod", "asg", "us-east-1", "m4.large", 2, 16, 12.0, 48.0, {"service": "storefront"}),
-    DemoGroup(
-        "checkout-api",
-        "deployment",
-        "eu-west-1",
-        "m4.large",
-        2,
-        12,
-        8.0,
-        40.0,
-        {"service": "checkout", "hpa": "cpu", "hpa_metrics": "cpu"},
-    ),
+    DemoGroup("checkout-api", "deployment", "eu-west-1", "m4.large", 2, 12, 8.0, 40.0,
+              {"service": "checkout", "hpa": "cpu", "hpa_metrics": "cpu"}),
 )

@@ -231,12 +231,8 @@ def check_billing_sql(sql: str, table: str) -> None:
     except sqlglot.errors.ParseError as exc:
         raise ApiError(400, f"Syntax error: {str(exc).splitlines()[0]}", "invalidQuery") from None
     if not filters:
-        raise ApiError(
-            400,
-            f"Cannot query over table '{table}' without a filter over column(s) '_PARTITION_LOAD_TIME',"
-            " '_PARTITIONDATE', '_PARTITIONTIME' that can be used for partition elimination",
-            "invalidQuery",
-        )
+        raise ApiError(400, f"Cannot query over table '{table}' without a filter over column(s) '_PARTITION_LOAD_TIME',"
+                       " '_PARTITIONDATE', '_PARTITIONTIME' that can be used for partition elimination", "invalidQuery")
 
 
 def _bq_timestamp(text: str) -> datetime:
