@@ -7,6 +7,7 @@ values in config files.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +61,27 @@ class CadenceSettings(BaseModel):
                 "costs": timedelta(hours=self.cost_interval_hours)}  # fmt: skip
 
 
+def list_price(default: str, source: str) -> Decimal:
+    """A list price setting (USD, never negative) whose description names where the figure comes from."""
+    return Field(Decimal(default), ge=0, description=source)  # type: ignore[no-any-return]
+
+
+class AwsApiPrices(BaseModel):
+    """List prices of the paid AWS APIs the collector calls; free tiers are not subtracted (list price)."""
+
+    get_metric_data_usd_per_1000_metrics: Decimal = list_price(
+        "0.01", "CloudWatch GetMetricData ($ per 1,000 metrics requested): aws.amazon.com/cloudwatch/pricing, API."
+    )
+    list_metrics_usd_per_1000_requests: Decimal = list_price(
+        "0.01", "CloudWatch ListMetrics ($ per 1,000 requests): aws.amazon.com/cloudwatch/pricing, API."
+    )
+    cost_explorer_usd_per_request: Decimal = list_price(
+        "0.01",
+        "Cost Explorer GetCostAndUsage ($ per request, each page one): "
+        "aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing.",
+    )
+
+
 class AwsSourceSettings(CadenceSettings):
     enabled: bool = False
     name: str = Field("aws", pattern=r"^[a-z0-9_\-]+$")
@@ -82,6 +104,22 @@ class AwsSourceSettings(CadenceSettings):
         14, ge=1, le=455, description="How far back the first collection reaches (no watermark yet)."
     )
     retry: RetrySettings = RetrySettings()
+    prices: AwsApiPrices = AwsApiPrices()
+
+
+class GcpApiPrices(BaseModel):
+    """List prices of the paid Google APIs the collector calls; free tiers are not subtracted (list price)."""
+
+    monitoring_read_usd_per_1000_calls: Decimal = list_price(
+        "0.01",
+        "Cloud Monitoring read API ($ per 1,000 projects.timeSeries.list calls, each page one call; the first "
+        "million a month per billing account are free): cloud.google.com/stackdriver/pricing, Monitoring API calls.",
+    )
+    bigquery_usd_per_tib: Decimal = list_price(
+        "6.25",
+        "BigQuery on-demand analysis ($ per TiB billed, at least 10 MiB per table a query reads): "
+        "cloud.google.com/bigquery/pricing#on_demand_pricing.",
+    )
 
 
 class GcpSourceSettings(CadenceSettings):
@@ -101,7 +139,7 @@ class GcpSourceSettings(CadenceSettings):
     )
     maximum_bytes_billed: int = Field(
         50 * 2**30, ge=10 * 2**20, description="BigQuery fails the billing query rather than bill more bytes than "
-        "this (on-demand: $6.25 per TiB); 50 GiB by default."
+        "this (50 GiB by default: about $0.31 at the on-demand list price)."
     )
     history_days: int = Field(30, ge=1, le=730, description="History collected on the first run (no watermark).")
     settled_after_days: int = Field(
@@ -109,6 +147,23 @@ class GcpSourceSettings(CadenceSettings):
     )
     timeout_seconds: float = Field(60.0, ge=1.0, le=600.0, description="Timeout of each API call.")
     retry: RetrySettings = RetrySettings()
+    prices: GcpApiPrices = GcpApiPrices()
+
+
+class AzureApiPrices(BaseModel):
+    """List prices of the Azure APIs the collector calls; free tiers are not subtracted (list price)."""
+
+    metrics_usd_per_1000_calls: Decimal = list_price(
+        "0.01",
+        "Azure Monitor metric queries ($ per 1,000 API calls, meter 'Native Metric Queries API Calls'; one getBatch "
+        "request of up to 50 resources is one call; the first million a month are free): "
+        "azure.microsoft.com/pricing/details/monitor, Metrics queries.",
+    )
+    cost_query_usd_per_call: Decimal = list_price(
+        "0",
+        "Cost Management Query API: no charge, but throttled per scope (QPU quotas, x-ms-ratelimit-* headers): "
+        "learn.microsoft.com/azure/cost-management-billing/automate/api-best-practices.",
+    )
 
 
 class AzureSourceSettings(CadenceSettings):
@@ -145,6 +200,7 @@ class AzureSourceSettings(CadenceSettings):
     costs: bool = Field(True, description="Collect daily costs from the Cost Management Query API.")
     settled_after_days: int = Field(3, ge=1, le=31, description="Recent days of cost re-fetched until they are final.")
     retry: RetrySettings = RetrySettings()
+    prices: AzureApiPrices = AzureApiPrices()
 
 
 class PrometheusSourceSettings(BaseModel):

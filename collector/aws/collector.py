@@ -135,10 +135,10 @@ class AwsCollector(Collector):
                 calls += chunks
                 metric_units += chunks * len(batch)
         listed = [u for u in self.sessions.meter.take() if u.api == "cloudwatch:ListMetrics"]
-        out = [spend.usage("cloudwatch", "GetMetricData", calls, metric_units), *listed]
+        out = [spend.usage(self.cfg.prices, "cloudwatch", "GetMetricData", calls, metric_units), *listed]
         if self.cfg.cost_explorer:
             requests = 2 if self.cfg.cost_group_by_tag else 1
-            out.append(spend.usage("ce", "GetCostAndUsage", requests, requests))
+            out.append(spend.usage(self.cfg.prices, "ce", "GetCostAndUsage", requests, requests))
         return out
 
     def take_notes(self) -> list[str]:

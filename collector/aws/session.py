@@ -41,7 +41,7 @@ class AwsSessions:
             self.chain += f", then sts:AssumeRole into {cfg.role_arn}"
         self._session: boto3.Session | None = None
         self._callers: dict[tuple[str, str], AwsCaller] = {}
-        self.meter = SpendMeter()  # paid calls made through these clients, at list price
+        self.meter = SpendMeter(cfg.prices)  # paid calls made through these clients, at list price
 
     @property
     def session(self) -> boto3.Session:

@@ -1,36 +1,38 @@
-"""AWS list prices of the paid calls the collector makes, and a meter that counts them on the boto3 clients.
+"""The paid calls the AWS collector makes, priced by the settings, and a meter that counts them on the boto3 clients.
 
-CloudWatch bills GetMetricData per metric requested ($0.01 per 1,000) and ListMetrics per request ($0.01 per
-1,000); Cost Explorer bills each GetCostAndUsage request $0.01. Describe*, STS and the Price List API are free.
-Free tiers are left out: these are list prices. Source: aws.amazon.com/cloudwatch/pricing and
-aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing.
+CloudWatch bills GetMetricData per metric requested and ListMetrics per request; Cost Explorer bills each
+GetCostAndUsage request. Describe*, STS and the Price List API are free. The prices are AwsApiPrices settings
+(defaults and their sources there); free tiers are left out: these are list prices.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from collector.config import AwsApiPrices
 from collector.records import ApiUsage
 
-# (botocore service name, operation) -> (stream, billed unit, USD per unit)
-PRICES: dict[tuple[str, str], tuple[str, str, Decimal]] = {
-    ("cloudwatch", "GetMetricData"): ("metrics", "metric", Decimal("0.00001")),
-    ("cloudwatch", "ListMetrics"): ("metrics", "request", Decimal("0.00001")),
-    ("ce", "GetCostAndUsage"): ("costs", "request", Decimal("0.01")),
+# (botocore service name, operation) -> (stream, billed unit, USD per unit from the price settings)
+PRICES: dict[tuple[str, str], tuple[str, str, Callable[[AwsApiPrices], Decimal]]] = {
+    ("cloudwatch", "GetMetricData"): ("metrics", "metric", lambda p: p.get_metric_data_usd_per_1000_metrics / 1000),
+    ("cloudwatch", "ListMetrics"): ("metrics", "request", lambda p: p.list_metrics_usd_per_1000_requests / 1000),
+    ("ce", "GetCostAndUsage"): ("costs", "request", lambda p: p.cost_explorer_usd_per_request),
 }
 
 
-def usage(service: str, operation: str, calls: float, units: float) -> ApiUsage:
+def usage(prices: AwsApiPrices, service: str, operation: str, calls: float, units: float) -> ApiUsage:
     stream, unit, price = PRICES[(service, operation)]
-    return ApiUsage(stream, f"{service}:{operation}", calls, units, unit, price)
+    return ApiUsage(stream, f"{service}:{operation}", calls, units, unit, price(prices))
 
 
 class SpendMeter:
     """Counts paid requests as botocore builds them (each page of a paginator is a request AWS bills)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prices: AwsApiPrices) -> None:
+        self.prices = prices
         self.calls: Counter[tuple[str, str]] = Counter()
         self.units: Counter[tuple[str, str]] = Counter()
 
@@ -48,7 +50,10 @@ class SpendMeter:
         return count
 
     def take(self) -> list[ApiUsage]:
-        out = [usage(service, op, self.calls[(service, op)], self.units[(service, op)]) for service, op in self.calls]
+        out = [
+            usage(self.prices, service, op, self.calls[(service, op)], self.units[(service, op)])
+            for service, op in self.calls
+        ]
         self.calls.clear()
         self.units.clear()
         return out

@@ -14,16 +14,18 @@ from azure.monitor.querymetrics import MetricsClient
 from collector.base import Collector, CollectorError
 from collector.catalog import Catalog
 from collector.config import AzureSourceSettings
-from collector.records import CostRecord, Resource, SampleBatch
+from collector.records import ApiUsage, CostRecord, Resource, SampleBatch
 
 from .auth import build_credential, client_options
-from .costs import Page, collect_subscription_costs, query_definition, query_pages
+from .costs import COST_TYPES, Page, collect_subscription_costs, query_definition, query_pages
 from .discovery import VmSizer, load_catalog, vm_resources
 from .errors import COMPUTE, COSTS, METRICS, SKUS, translated
-from .metrics import collect_vm_metrics, default_endpoint
+from .metrics import collect_vm_metrics, default_endpoint, planned_calls
 
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
+METRICS_BATCH = "monitor:metrics.getBatch"
+COST_QUERY = "costmanagement:query (free, throttled)"
 
 
 class AzureCollector(Collector):
@@ -39,6 +41,7 @@ class AzureCollector(Collector):
         self._catalog = catalog
         self._credential: TokenCredential | None = None
         self._vms: list[Resource] | None = None
+        self._calls = {METRICS_BATCH: 0, COST_QUERY: 0}  # calls since the last take_usage
 
     # -- plumbing ----------------------------------------------------------------------------------------
     @property
@@ -98,6 +101,37 @@ class AzureCollector(Collector):
                     vms = list(client.virtual_machines.list_all())
                 yield from vm_resources(subscription, vms, sizer, self.cfg.regions)
 
+    def _usage(self, api: str, calls: int) -> ApiUsage:
+        prices = self.cfg.prices
+        if api == METRICS_BATCH:
+            return ApiUsage("metrics", api, calls, calls, "request", prices.metrics_usd_per_1000_calls / 1000)
+        return ApiUsage("costs", api, calls, calls, "request", prices.cost_query_usd_per_call)
+
+    def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
+        """getBatch: the calls collect_metrics makes for the VMs discovered now (discovery is free) over an
+        incremental window (interval + look-back); Cost Management: each cost type's first page per subscription
+        (free, but throttled; more pages when the answer is longer)."""
+        until = self._aligned(self.clock())
+        since = self._aligned(until - interval - self.metrics_lookback)
+        step = timedelta(minutes=self.cfg.interval_minutes)
+        out = [self._usage(METRICS_BATCH, planned_calls(list(self._discover()), since, until, step))]
+        if self.cfg.costs:
+            out.append(self._usage(COST_QUERY, len(COST_TYPES) * len(self._require_subscriptions())))
+        return out
+
+    def take_usage(self) -> list[ApiUsage]:
+        """The getBatch calls and Cost Management pages asked for since the last take."""
+        out = [self._usage(api, calls) for api, calls in self._calls.items() if calls]
+        self._calls = dict.fromkeys(self._calls, 0)
+        return out
+
+    def _counted(self, api: str, call: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._calls[api] += 1
+            return call(*args, **kwargs)
+
+        return counted
+
     def _window_start(self, since: datetime | None, until: datetime) -> datetime:
         return since if since is not None else until - timedelta(days=self.cfg.history_days)
 
@@ -120,7 +154,7 @@ class AzureCollector(Collector):
             endpoint = self._metrics_endpoint(region)
             if endpoint not in clients:
                 clients[endpoint] = MetricsClient(endpoint, self.credential, **client_options(self.cfg))
-            return clients[endpoint].query_resources
+            return self._counted(METRICS_BATCH, clients[endpoint].query_resources)
 
         try:
             for region_vms in _by_subscription(vms):
@@ -157,7 +191,9 @@ class AzureCollector(Collector):
                 def pages_for(
                     cost_type: str, client: CostManagementClient = client, sub: str = subscription
                 ) -> Iterator[Page]:
-                    return query_pages(client, sub, query_definition(cost_type, first_day, last_day))
+                    for page in query_pages(client, sub, query_definition(cost_type, first_day, last_day)):
+                        self._calls[COST_QUERY] += 1
+                        yield page
 
                 yield from collect_subscription_costs(pages_for, subscription, first_day, last_day, self.name)
 

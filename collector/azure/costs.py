@@ -27,6 +27,7 @@ from collector.records import CostRecord
 GROUPING = ("ResourceId", "ServiceName")
 COST_COLUMNS = ("Cost", "PreTaxCost", "CostUSD", "PreTaxCostUSD")
 CostKey = tuple[date, str, str, str, str]  # day, resource id, service, region, currency
+COST_TYPES = ("ActualCost", "AmortizedCost")  # one query each per subscription: billed, then effective cost
 
 
 @dataclass
@@ -115,8 +116,8 @@ def collect_subscription_costs(
     """
     actual: dict[CostKey, Decimal] = {}
     amortized: dict[CostKey, Decimal] = {}
-    sum_rows(pages_for("ActualCost"), actual)
-    sum_rows(pages_for("AmortizedCost"), amortized)
+    for cost_type, totals in zip(COST_TYPES, (actual, amortized), strict=True):
+        sum_rows(pages_for(cost_type), totals)
     for key in sorted(actual.keys() | amortized.keys()):
         day, resource_id, service, region, currency = key
         if not first_day <= day <= last_day:

@@ -60,6 +60,12 @@ def time_chunks(since: datetime, until: datetime, interval: timedelta) -> Iterat
         start = end
 
 
+def planned_calls(vms: Sequence[Resource], since: datetime, until: datetime, interval: timedelta) -> int:
+    """The getBatch calls collect_vm_metrics makes for `vms` over [since, until): one per batch and time chunk."""
+    chunks = sum(1 for _ in time_chunks(since, until, interval))
+    return chunks * sum(1 for _ in batches_of(vms))
+
+
 def resource_of(metric_id: str | None) -> str | None:
     """The VM id a metric's id belongs to: '<vm id>/providers/Microsoft.Insights/metrics/<name>'."""
     if not metric_id:

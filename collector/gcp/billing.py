@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,10 +17,10 @@ from collector.records import CostRecord
 # project.dataset.table; project ids may carry a domain prefix ("example.com:proj")
 TABLE_ID = re.compile(r"^(?P<project>[a-z0-9.:\-]+)\.(?P<dataset>\w+)\.(?P<table>\w+)$")
 PAGE_SIZE = 10_000
-# BigQuery on-demand analysis: $6.25 per TiB processed, at least 10 MiB per table a query reads
-# (cloud.google.com/bigquery/pricing#on_demand_pricing)
-USD_PER_BYTE = Decimal("6.25") / 2**40
+# BigQuery on-demand analysis bills at least 10 MiB per table a query reads (cloud.google.com/bigquery/pricing);
+# the price per TiB is a setting (GcpApiPrices.bigquery_usd_per_tib)
 MINIMUM_BYTES_BILLED = 10 * 2**20
+TIB = 2**40
 CHARGE_CATEGORY = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding_error": "Adjustment"}
 
 # The table name cannot be a query parameter; it is validated against TABLE_ID before it is quoted in.
@@ -96,14 +96,28 @@ def dry_run_bytes(client: bigquery.Client, sql: str, config: bigquery.QueryJobCo
     return int(job.total_bytes_processed or 0)
 
 
+def bytes_billed(processed: int) -> int:
+    """What BigQuery bills for a query of the export that processes `processed` bytes."""
+    return max(processed, MINIMUM_BYTES_BILLED)
+
+
 def run_query(
-    client: bigquery.Client, sql: str, config: bigquery.QueryJobConfig, *, retry: Retry, timeout: float
+    client: bigquery.Client,
+    sql: str,
+    config: bigquery.QueryJobConfig,
+    *,
+    retry: Retry,
+    timeout: float,
+    on_billed: Callable[[int], None] = lambda billed: None,
 ) -> Iterator[Mapping[str, Any]]:
-    """Run the job and page through its results (each page fetch retried on throttling)."""
+    """Run the job and page through its results (each page fetch retried on throttling); then on_billed(the bytes
+    the job was billed)."""
     # job_retry=None: the library's default re-submits the job for up to 10 minutes, connection errors included;
     # throttled API calls are retried by `retry`, and a failed job is reported rather than re-run
     job = client.query(sql, job_config=config, retry=retry, timeout=timeout, job_retry=None)
     yield from job.result(page_size=PAGE_SIZE, retry=retry, timeout=timeout)
+    billed = job.total_bytes_billed  # None when the job statistics leave it out: then as BigQuery would bill it
+    on_billed(int(billed) if billed is not None else bytes_billed(int(job.total_bytes_processed or 0)))
 
 
 def to_cost_record(row: Mapping[str, Any], *, source: str) -> CostRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import cached_property
 
 from google.auth.credentials import Credentials
@@ -18,6 +19,9 @@ from collector.gcp.retrying import ThrottleRetry
 from collector.records import ApiUsage, CostRecord, Resource, SampleBatch
 
 CHECK_WINDOW = timedelta(minutes=10)
+CHECK_READS = 1  # check() reads one headers-only page of one metric per project
+MONITORING_READ = "monitoring:timeSeries.list"
+BIGQUERY_QUERY = "bigquery:jobs.query"
 
 
 class GcpCollector(Collector):
@@ -52,6 +56,8 @@ class GcpCollector(Collector):
         # may be incomplete: the next run reads it again (ingest upserts)
         self.metrics_lookback = timedelta(seconds=cfg.alignment_period_seconds + 240)
         self._labels: dict[str, dict[str, str]] = {}  # instance id -> series labels, from the last discover()
+        self._reads = 0  # Cloud Monitoring read calls (pages) since the last take_usage
+        self._billed: list[int] = []  # bytes billed of each billing query since the last take_usage
 
     # -- clients, built on first use so that constructing a collector never touches the network ----------------
     @cached_property
@@ -103,6 +109,7 @@ class GcpCollector(Collector):
             )
             with translated(self.monitoring_api, call="projects.timeSeries.list", scope=f"project {project}"):
                 self.metric_client.list_time_series(request=request, retry=self.retry, timeout=timeout)
+                self._count_read()  # a read call like any other, made at the start of every run
         if self.cfg.billing_table:  # validates the table, the columns and both permissions; free of charge
             with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
                 self._dry_run(until - CHECK_WINDOW, until)
@@ -112,19 +119,47 @@ class GcpCollector(Collector):
         return billing.dry_run_bytes(self.bigquery_client, billing.billing_query(str(self.cfg.billing_table)), config,
                                      retry=self.retry, timeout=self.cfg.timeout_seconds)  # fmt: skip
 
+    def _reads_usage(self, calls: int) -> ApiUsage:
+        price = self.cfg.prices.monitoring_read_usd_per_1000_calls / 1000
+        return ApiUsage("metrics", MONITORING_READ, calls, calls, "request", price)
+
+    def _query_usage(self, queries: int, billed: int) -> ApiUsage:
+        return ApiUsage("costs", BIGQUERY_QUERY, queries, billed, "byte",
+                        self.cfg.prices.bigquery_usd_per_tib / Decimal(billing.TIB))  # fmt: skip
+
     def estimate_run(self, interval: timedelta) -> list[ApiUsage]:
-        """The billing query of a scheduled cost run, priced by the bytes a dry run says it would process.
-        Cloud Monitoring reads are not metered here."""
+        """Cloud Monitoring: per project, check()'s one-page read that starts every run, then each metric's list
+        request over an incremental window (interval + look-back), in the pages collect_metrics fetches for the
+        instances discovered now (discovery is free). The billing query of a scheduled cost run, priced by the bytes
+        a dry run says it would bill."""
+        period = self.cfg.alignment_period_seconds
+        points = monitoring.points_per_series(int((interval + self.metrics_lookback).total_seconds()), period)
+        calls = 0
+        for project in self._projects():
+            with translated(self.compute_api, call="instances.aggregatedList", scope=f"project {project}"):
+                series = sum(1 for _ in discovery.list_instances(self.instances_client, project, retry=self.retry))
+            calls += CHECK_READS + len(monitoring.METRIC_SPECS) * monitoring.list_calls(series, points)
+        out = [self._reads_usage(calls)]
         if not self.cfg.billing_table:
-            return []
+            return out
         until = self.clock()
         since = until - self.stream_cadence.get("costs", interval)
         start = billing.cost_window(since, until, history_days=self.cfg.history_days,
                                     settle_days=self.cfg.settled_after_days)  # fmt: skip
         with translated(self.bigquery_api, call="jobs.insert (dry run)", scope=self._billing_scope()):
             processed = self._dry_run(start, until)
-        billed = max(processed, billing.MINIMUM_BYTES_BILLED)
-        return [ApiUsage("costs", "bigquery:jobs.query", 1, billed, "byte", billing.USD_PER_BYTE)]
+        return [*out, self._query_usage(1, billing.bytes_billed(processed))]
+
+    def take_usage(self) -> list[ApiUsage]:
+        """The read calls and billing queries made since the last take, at list price."""
+        out = [self._reads_usage(self._reads)] if self._reads else []
+        if self._billed:
+            out.append(self._query_usage(len(self._billed), sum(self._billed)))
+        self._reads, self._billed = 0, []
+        return out
+
+    def _count_read(self) -> None:
+        self._reads += 1
 
     def discover(self) -> Iterator[Resource]:
         for project in self._projects():
@@ -154,7 +189,11 @@ class GcpCollector(Collector):
                 request = monitoring.list_request(project, spec, start, until, period)
                 with translated(self.monitoring_api, call=f"timeSeries.list {spec.metric_type}", scope=project):
                     points = monitoring.fetch_metric(
-                        self.metric_client, request, retry=self.retry, timeout=self.cfg.timeout_seconds
+                        self.metric_client,
+                        request,
+                        retry=self.retry,
+                        timeout=self.cfg.timeout_seconds,
+                        on_page=self._count_read,
                     )
                 yield from monitoring.to_batches(
                     spec, points, since=start, until=until, period_seconds=period, labels=self._labels, project=project
@@ -176,6 +215,7 @@ class GcpCollector(Collector):
                     billing.query_config(start, until, maximum_bytes_billed=self.cfg.maximum_bytes_billed),
                     retry=self.retry,
                     timeout=self.cfg.timeout_seconds,
+                    on_billed=self._billed.append,
                 )
             )
         for row in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from collector.records import METRICS, SampleBatch, SeriesRef
 Aligner = monitoring_v3.Aggregation.Aligner
 Reducer = monitoring_v3.Aggregation.Reducer
 GROUP_BY = ("resource.labels.instance_id", "resource.labels.zone")
-PAGE_SIZE = 100_000  # points per page with the FULL view (the API's maximum)
+PAGE_SIZE = 100_000  # points per page with the FULL view (the API's maximum); each page is one billed read call
 
 
 @dataclass(frozen=True)
@@ -94,18 +94,32 @@ def list_request(
     )
 
 
+def points_per_series(window_seconds: int, period_seconds: int) -> int:
+    """The most aligned points one series has in a window: one per period ending inside it."""
+    return -(-window_seconds // period_seconds)
+
+
+def list_calls(series: int, points: int, page_size: int = PAGE_SIZE) -> int:
+    """Calls (pages) of one list_request over `series` series of `points` points each, as fetch_metric makes them:
+    the FULL view returns at most page_size points a page, and the first page is asked for even when empty."""
+    return max(1, -(-series * points // page_size))
+
+
 def fetch_metric(
     client: monitoring_v3.MetricServiceClient,
     request: monitoring_v3.ListTimeSeriesRequest,
     *,
     retry: Retry,
     timeout: float,
+    on_page: Callable[[], None] = lambda: None,
 ) -> dict[tuple[str, str], dict[int, float]]:
     """{(instance_id, zone): {end epoch: value}} over every page. With the FULL view a page holds at most
-    page_size points, so one series may continue on the next page: points are merged per instance."""
+    page_size points, so one series may continue on the next page: points are merged per instance. on_page is
+    called once per page fetched (each a billed read call)."""
     points: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     pager = client.list_time_series(request=request, retry=retry, timeout=timeout)
     for page in pager.pages:
+        on_page()
         for series in page.time_series:
             key = (series.resource.labels.get("instance_id", ""), series.resource.labels.get("zone", ""))
             for point in series.points:

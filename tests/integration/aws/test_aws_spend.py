@@ -1,23 +1,21 @@
-"""API spend against moto's server: `collect --estimate` on a 1,000-instance account, and the monthly budget."""
+"""API spend against moto's server: `collect --estimate` on 100- and 1,000-instance accounts, and the monthly budget."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aws_fault_proxy import FaultProxy
-from typer.testing import CliRunner
 
 from collector.aws import AwsCollector
 from services.db.engine import session_scope
 from services.db.models import IngestStreamRow
 from services.ingest.ingest import run_collector
 from services.metrics import SqlMetricStore
+from tests.integration.estimate_cli import collect_estimate
 
 pytestmark = pytest.mark.integration
 UNTIL = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -31,34 +29,31 @@ def run_instances(aws: Any, count: int) -> None:
         ec2.run_instances(ImageId=image, MinCount=n, MaxCount=n, InstanceType="m5.large")
 
 
-def test_estimate_on_a_1000_instance_account_matches_the_hand_worked_figure(
-    aws: Any, moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("instances", "metric_calls", "metric_usd", "total"), [
+    (100, 1, (Decimal("0.005"), Decimal("43.80")), "45.19"),
+    (1000, 10, (Decimal("0.05"), Decimal("438.00")), "439.39"),
+])  # fmt: skip
+def test_estimate_on_a_moto_account_matches_the_hand_worked_figure(
+    aws: Any,
+    moto_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    instances: int,
+    metric_calls: int,
+    metric_usd: tuple[Decimal, Decimal],
+    total: str,
 ) -> None:
-    from cli.main import cli
-    from services.settings import get_settings
-
-    run_instances(aws, 1000)
-    config = tmp_path / "config"
-    config.mkdir()
+    run_instances(aws, instances)
     aws_source = {"enabled": True, "endpoint_url": moto_url, "regions": ["us-east-1"], "services": ["ec2"],
                   "pricing": False, "monthly_budget_usd": 500}  # fmt: skip
-    (config / "providers.yml").write_text(yaml.safe_dump({"demo": {"enabled": False}, "aws": aws_source}))
-    monkeypatch.setenv("HEADROOM_CONFIG_DIR", str(config))
-    monkeypatch.setenv("HEADROOM_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
-    get_settings.cache_clear()
-    try:
-        runner = CliRunner()
-        shown = runner.invoke(cli, ["collect", "--estimate", "--source", "aws", "--output", "json"])
-        table = runner.invoke(cli, ["collect", "--estimate", "--source", "aws"], env={"COLUMNS": "200"})
-    finally:
-        get_settings.cache_clear()
-    assert shown.exit_code == 0, shown.output
-    rows = {r["api"]: r for r in json.loads(shown.stdout)}
-    # by hand: 1,000 instances x 5 EC2 metrics = 5,000 metrics a run, 500 a call = 10 calls, $0.01 per 1,000
-    # metrics = $0.05 a run; every 5 minutes = 8,760 runs in a 730-hour month = 87,600 calls, $438.00
+    shown = collect_estimate("aws", "aws", aws_source, tmp_path, monkeypatch)
+    rows = shown.rows
+    # by hand, 1,000 instances: x 5 EC2 metrics = 5,000 metrics a run, 500 a call = 10 calls, $0.01 per 1,000
+    # metrics = $0.05 a run; every 5 minutes = 8,760 runs in a 730-hour month = 87,600 calls, $438.00 (100: a tenth)
     metric = rows["cloudwatch:GetMetricData"]
-    assert (metric["stream"], metric["calls_per_run"], metric["calls_per_month"]) == ("metrics", 10, 87_600)
-    assert (Decimal(metric["usd_per_run"]), Decimal(metric["usd_per_month"])) == (Decimal("0.05"), Decimal("438.00"))
+    assert (metric["stream"], metric["calls_per_run"], metric["calls_per_month"]) == (
+        "metrics", metric_calls, metric_calls * 8_760)  # fmt: skip
+    assert (Decimal(metric["usd_per_run"]), Decimal(metric["usd_per_month"])) == metric_usd
     # ListMetrics for the two CloudWatch agent metrics: 2 requests a run at $0.01 per 1,000 = 17,520, $0.18
     listed = rows["cloudwatch:ListMetrics"]
     assert (listed["calls_per_run"], listed["calls_per_month"], Decimal(listed["usd_per_month"])) == (
@@ -68,7 +63,7 @@ def test_estimate_on_a_1000_instance_account_matches_the_hand_worked_figure(
     assert (ce["stream"], ce["calls_per_run"], ce["calls_per_month"], Decimal(ce["usd_per_month"])) == (
         "costs", 1, 122, Decimal("1.22"))  # fmt: skip
     assert all(r["monthly_budget_usd"] == 500 for r in rows.values())
-    assert table.exit_code == 0 and "aws: about $439.39 a month" in table.stdout  # 438 + 0.1752 + 1.2167
+    assert f"aws: about ${total} a month" in shown.table  # GetMetricData + 0.1752 + 1.2167
 
 
 def test_the_monthly_budget_slows_then_refuses_a_paid_stream_with_one_line(

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import _regional_access_boundary_utils
 
 from collector.config import GcpSourceSettings, RetrySettings
+from services.db.migrate import upgrade
+from services.metrics import SqlMetricStore, open_metric_store
 from tests.integration.gcp.gcp_loopback import GoogleHttpServer, GoogleState
 from tests.integration.gcp.gcp_monitoring_grpc import MonitoringData, MonitoringGrpcServer
 
@@ -137,3 +139,14 @@ def gcp_settings(google: LoopbackGoogle, service_account: Path) -> Callable[...,
         return GcpSourceSettings(**fields)
 
     return make
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[str, SqlMetricStore]]:
+    """A migrated SQLite database and the metric store on it."""
+    db_url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(db_url)
+    store = open_metric_store(db_url)
+    assert isinstance(store, SqlMetricStore)
+    yield db_url, store
+    store.close()

@@ -22,10 +22,9 @@ from collector.base import (
 from collector.config import GcpSourceSettings, RetrySettings
 from collector.gcp import GcpCollector
 from services.db.engine import session_scope
-from services.db.migrate import upgrade
 from services.db.models import CostRow, ResourceRow, SourceStatusRow
 from services.ingest.ingest import IngestError, run_collector
-from services.metrics import SqlMetricStore, open_metric_store
+from services.metrics import SqlMetricStore
 from tests.integration.gcp.conftest import INSTANCES, LoopbackGoogle, write_service_account
 from tests.integration.gcp.gcp_loopback import Fault, partition_filters
 from tests.integration.gcp.gcp_monitoring_grpc import served_value
@@ -51,16 +50,6 @@ def stored(db_url: str, store: SqlMetricStore) -> dict[str, object]:
             "billed": session.scalar(select(func.sum(CostRow.billed_cost))),
             "effective": session.scalar(select(func.sum(CostRow.effective_cost))),
         }
-
-
-@pytest.fixture
-def stores(tmp_path: Path):  # type: ignore[no-untyped-def]
-    db_url = f"sqlite:///{tmp_path / 'h.db'}"
-    upgrade(db_url)
-    store = open_metric_store(db_url)
-    assert isinstance(store, SqlMetricStore)
-    yield db_url, store
-    store.close()
 
 
 def test_discovery_follows_every_page_of_every_project(google: LoopbackGoogle, gcp_settings: Settings) -> None:
@@ -151,7 +140,7 @@ def test_estimate_prices_the_billing_query_by_a_dry_run(google: LoopbackGoogle, 
     google.state.bytes_processed = 3 * 2**40  # 3 TiB
     collector = GcpCollector(gcp_settings())
     collector.as_of = UNTIL
-    (use,) = collector.estimate_run(timedelta(minutes=5))
+    use = {u.api: u for u in collector.estimate_run(timedelta(minutes=5))}["bigquery:jobs.query"]
     assert (use.stream, use.api, use.calls, use.units, use.usd) == ("costs", "bigquery:jobs.query", 1, 3 * 2**40,
                                                                     Decimal("18.75"))  # fmt: skip
     assert google.state.job_configs[-1]["dryRun"] is True and "bigquery.getQueryResults" not in google.state.calls
