@@ -1,5 +1,6 @@
-"""CPU seconds per series that `headroom eval` spends on the product's ensemble (without the global network): every
-origin of the protocol, a cold fit and predict each, CPU of the process and its children (Prophet's cmdstan).
+"""CPU seconds per series that `headroom eval` spends on the product's model (without the global network): every
+origin of the protocol, fitted as `headroom eval` fits `headroom` (services/benchmarks/product_model.py: the last
+history_days, warm from the previous origin), CPU of the process and its children (Prophet's cmdstan).
 
 Run: nice -n 10 .venv/bin/python bench/eval_cpu.py DIR [--limit N]
 """
@@ -11,8 +12,8 @@ import resource
 import statistics
 from pathlib import Path
 
-from ml_engine import make_forecaster
-from services.benchmarks.evaluation import load_dataset
+from services.benchmarks.evaluation import HISTORY_DAYS, load_dataset
+from services.benchmarks.product_model import ProductRuns
 
 
 def _cpu_now() -> float:
@@ -28,13 +29,14 @@ def main() -> None:
     dataset = load_dataset(args.directory, args.limit)
     first = dataset.series[0]
     warm_up = first.y.iloc[: first.positions[0]].interpolate(limit_direction="both")
-    make_forecaster("ensemble", first.protocol.season_length).fit(warm_up).predict(first.protocol.horizon)  # untimed
+    ProductRuns(None, HISTORY_DAYS)(first.protocol.season_length).fit(warm_up).predict(first.protocol.horizon)
     per_series: list[float] = []
+    runs = ProductRuns(None, HISTORY_DAYS)  # the untimed warm-up above used its own: no state is shared with it
     for s in dataset.series:
         start = _cpu_now()
         for position in s.positions:
             history = s.y.iloc[:position].interpolate(limit_direction="both").rename(s.name)
-            make_forecaster("ensemble", s.protocol.season_length).fit(history).predict(s.protocol.horizon)
+            runs(s.protocol.season_length).fit(history).predict(s.protocol.horizon)
         per_series.append(_cpu_now() - start)
         print(f"{s.name}: {len(s.y)} points, {len(s.positions)} origins, {per_series[-1]:.2f} CPU s", flush=True)
     print(

@@ -23,6 +23,7 @@ from services.benchmarks.evaluation import (
     write_forecasts,
     write_reports,
 )
+from services.settings import get_settings
 
 err = Console(stderr=True)
 
@@ -62,12 +63,18 @@ def eval_command(
         raise typer.Exit(2)
 
     global_nn, nn_note = None, ""
+    history_days = get_settings().forecasting.history_days  # `headroom` fits what the daily retrain fits
     if PRODUCT_MODEL in chosen:
         err.print(f"{dataset.name}: training the global network on the histories before the first origins")
-        global_nn, nn_note = train_global_nn(dataset)
-    factories = resolve_models(chosen, global_nn)
+        global_nn, nn_note = train_global_nn(dataset, history_days)
+    factories = resolve_models(chosen, global_nn, history_days)
     results, warmup = run_dataset(dataset, factories)
-    markdown = report_markdown(dataset, results, warmup, [nn_note] if nn_note else [])
+    extra = [nn_note] if nn_note else []
+    if PRODUCT_MODEL in chosen:
+        extra.append(f"{PRODUCT_MODEL}: run as the daily retrain runs it, on the last {history_days} days before "
+                     "each origin, warm-started from the same series' previous origin while its backtest is under "
+                     "a week old (services/benchmarks/product_model.py)")
+    markdown = report_markdown(dataset, results, warmup, extra)
     typer.echo(markdown)
     written = write_reports(dataset, results, markdown, out_dir)
     if save_forecasts is not None:

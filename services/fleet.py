@@ -1,6 +1,7 @@
 """The SRE fleet table: resources with CPU/memory p95 over 7 days, forecast peak over 14 days and last data.
 
-Inventory columns sort and paginate in SQL, and usage is computed for the page only. Sorting by a usage
+Inventory columns sort and paginate in SQL, and usage is computed for the page only, with a fixed number of
+database queries whatever the fleet's or the page's size (the forecasts of a page come in one batch). Sorting by a usage
 column needs it for every matching resource, so that is refused above MAX_COMPUTED_SORT resources.
 """
 
@@ -14,8 +15,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.db.models import RecommendationRow, ResourceRow
-from services.forecasting.training import latest_forecast
+from services.db.models import ForecastRow, RecommendationRow, ResourceRow
+from services.forecasting.registry import served_forecasts
 from services.metrics import MetricStore
 from services.metrics.base import SeriesInfo, nearest_rank_index
 from services.resources import filtered_resources
@@ -58,7 +59,12 @@ def _find(series: list[SeriesInfo], word: str) -> SeriesInfo | None:
     return next((s for s in series if word in s.metric.lower()), None)
 
 
-def _usage(session: Session, store: MetricStore, entry: FleetEntry, series: list[SeriesInfo]) -> None:
+def _target(series: list[SeriesInfo]) -> SeriesInfo | None:
+    """The series whose forecast peak the table shows: CPU, else memory."""
+    return _find(series, "cpu") or _find(series, "mem")
+
+
+def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], forecast: ForecastRow | None) -> None:
     newest = {s.series_id: store.watermark(s.series_id) for s in series}
     stamps = [t for t in newest.values() if t is not None]
     entry.last_data_at = max(stamps) if stamps else None
@@ -67,8 +73,7 @@ def _usage(session: Session, store: MetricStore, entry: FleetEntry, series: list
         when = newest.get(info.series_id) if info else None
         if info and when:
             setattr(entry, attr, _p95_last_week(store, info.series_id, when))
-    target = cpu or memory
-    forecast = latest_forecast(session, target.series_id, "mean") if target else None
+    target = _target(series)
     if target and forecast and forecast.points:
         first = min(p.ts for p in forecast.points)
         means = [p.mean for p in forecast.points if p.ts < first + FORECAST_WINDOW]
@@ -124,9 +129,13 @@ def list_fleet(
                 .group_by(RecommendationRow.resource_pk)
             )
         }
+        targets = {r.resource_id: _target(by_resource.get(r.resource_id, [])) for r in rows}
+        forecasts = served_forecasts(session, [t.series_id for t in targets.values() if t], "mean")
         for e in entries:
             e.open_recommendations = int(counts.get(e.resource.id, 0))
-            _usage(session, store, e, by_resource.get(e.resource.resource_id, []))
+            target = targets[e.resource.resource_id]
+            _usage(store, e, by_resource.get(e.resource.resource_id, []),
+                   forecasts.get(target.series_id) if target else None)
         return entries
 
     offset = (page - 1) * size

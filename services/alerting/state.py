@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from services.alerting.base import AlertEvent, Notification
@@ -113,16 +113,19 @@ def evaluate_rule(
         return result
     result.findings = len(findings)
     current: dict[str, Finding] = {fingerprint(rule.name, f.subject): f for f in findings}
-    existing = {a.fingerprint: a for a in session.scalars(select(AlertRow).where(AlertRow.rule_id == rule.id))}
+    mine = select(AlertRow).where(AlertRow.rule_id == rule.id)
+    existing = {a.fingerprint: a for a in session.scalars(mine)}
+    new = [{"rule_id": rule.id, "fingerprint": fp, "subject": f.subject, "state": "pending", "labels": f.labels,
+            "summary": f.summary, "pending_since": now, "last_seen_at": now}
+           for fp, f in current.items() if fp not in existing]
+    if new:  # one statement for every new incident, however many resources the rule found
+        session.execute(insert(AlertRow), new)
+        existing = {a.fingerprint: a for a in session.scalars(mine)}
     silences = active_silences(session, rule.name, now)
     to_notify: list[AlertRow] = []
     for fp, finding in current.items():
-        alert = existing.get(fp)
-        if alert is None:
-            alert = AlertRow(rule_id=rule.id, fingerprint=fp, subject=finding.subject, state="pending",
-                             pending_since=now, last_seen_at=now)
-            session.add(alert)
-        elif alert.state == "resolved":
+        alert = existing[fp]
+        if alert.state == "resolved":
             alert.state, alert.pending_since = "pending", now
             alert.fired_at = alert.resolved_at = alert.last_notified_at = None
         alert.labels, alert.value, alert.summary = finding.labels, finding.value, finding.summary

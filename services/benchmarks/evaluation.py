@@ -28,8 +28,11 @@ from ml_engine.evaluation import (
 )
 from ml_engine.nn import GlobalNN
 from ml_engine.resolution import Hourly, hourly_means, resolution_for
+from services.benchmarks.product_model import ProductRuns
+from services.settings import ForecastingSettings
 
 MAX_GAP = timedelta(hours=1)  # BENCHMARK.md: interpolate gaps up to one hour, report longer ones
+HISTORY_DAYS = ForecastingSettings.model_fields["history_days"].default  # what the daily retrain fits on
 PRODUCT_MODEL = "headroom"  # the product's model: the ensemble with the global network, and the naive fallback
 # AutoARIMA at the protocol's m = 288 (5-minute data) does not finish a fit in 15 CPU-minutes: on such data it is
 # run on hourly means (m = 24) and read back at 5-minute steps; on hourly data it is the same as auto_arima.
@@ -62,10 +65,12 @@ class Dataset:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def resolve_models(names: Sequence[str] | None, global_nn: GlobalNN | None = None) -> dict[str, ModelFactory]:
+def resolve_models(names: Sequence[str] | None, global_nn: GlobalNN | None = None,
+                   history_days: int = HISTORY_DAYS) -> dict[str, ModelFactory]:
     """Factories by model name. Every model runs as the product runs it, wrapped in WithFallback (a series it
-    cannot fit gets the seasonal-naive forecast, counted in the notes); `headroom` is the product's own model,
-    the ensemble, with the dataset's global network as a member when one is given."""
+    cannot fit gets the seasonal-naive forecast, counted in the notes); `headroom` is the product's own model as
+    the daily retrain runs it (services.benchmarks.product_model): the ensemble, with the dataset's global network
+    as a member when one is given, on the last history_days, warm from the series' previous origin."""
     chosen = list(names or DEFAULT_MODELS)
     known = sorted(FORECASTERS) + [ARIMA_HOURLY, PRODUCT_MODEL]
     unknown = [n for n in chosen if n not in known]
@@ -74,7 +79,7 @@ def resolve_models(names: Sequence[str] | None, global_nn: GlobalNN | None = Non
     factories: dict[str, ModelFactory] = {}
     for name in dict.fromkeys(chosen):
         if name == PRODUCT_MODEL:
-            factories[name] = partial(_product, global_nn)
+            factories[name] = ProductRuns(global_nn, history_days)
         elif name == ARIMA_HOURLY:
             factories[name] = _arima_hourly
         else:
@@ -82,17 +87,14 @@ def resolve_models(names: Sequence[str] | None, global_nn: GlobalNN | None = Non
     return factories
 
 
-def _product(global_nn: GlobalNN | None, season_length: int) -> Forecaster:
-    return make_forecaster("ensemble", season_length, global_nn)
-
-
 def _arima_hourly(season_length: int) -> Forecaster:
     return WithFallback(Hourly(AutoARIMA(season_length=season_length)))
 
 
-def train_global_nn(dataset: Dataset) -> tuple[GlobalNN | None, str]:
-    """One GlobalNN for the dataset, trained on every series' history before its first origin (no peeking), at the
-    resolution the ensemble models it (hourly means for 5-minute data); None and the reason when it cannot be."""
+def train_global_nn(dataset: Dataset, history_days: int = HISTORY_DAYS) -> tuple[GlobalNN | None, str]:
+    """One GlobalNN for the dataset, trained as the daily retrain trains it, on the last history_days of every
+    series' history before its first origin (no peeking), at the resolution the ensemble models it (hourly means
+    for 5-minute data); None and the reason when it cannot be."""
     if not dataset.series:
         return None, "no series"
     start = time.perf_counter()
@@ -100,6 +102,7 @@ def train_global_nn(dataset: Dataset) -> tuple[GlobalNN | None, str]:
     season = 0
     for s in dataset.series:
         history = s.y.iloc[: s.positions[0]].interpolate(limit_direction="both")
+        history = history[history.index > history.index[-1] - pd.Timedelta(days=history_days)]
         res = resolution_for(pd.Timedelta(seconds=s.report.step_seconds), s.protocol.season_length, len(history))
         season = season or res.model_season
         if res.model_season == season:

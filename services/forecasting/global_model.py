@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ml_engine import regularize_hourly
+from ml_engine import ForecastError, regularize_hourly
 from services.forecasting.registry import open_artifact_store
 from services.metrics import open_metric_store
 from services.settings import Settings
@@ -68,7 +68,11 @@ def ensure_global_model(settings: Settings, as_of: date) -> str | None:
     if not histories:
         return None
     previous = _yesterdays(settings, as_of)
-    nn = cls().fit(histories, warm_from=previous)
+    try:
+        nn = cls().fit(histories, warm_from=previous)
+    except ForecastError as exc:  # too little history for a network, or no TensorFlow: the ensembles go without it
+        log.warning("no global network for %s: %s; the ensembles train without it", as_of, exc)
+        return None
     nn.training["cold_on"] = previous.training["cold_on"] if nn.training["warm"] else as_of.isoformat()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "nn"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from services.db.models import ForecastPointRow, ForecastRow, ModelVersionRow, utcnow
@@ -321,16 +322,28 @@ def write_forecast(
     return int(forecast_id)
 
 
-def served_forecast(session: Session, series_id: str, stat: str, *, with_points: bool = True) -> ForecastRow | None:
-    """The forecast a series serves: the newest one made by its active version; if none (no registry entry, or an
-    old database), the newest stored one."""
-    base = select(ForecastRow).where(ForecastRow.series_id == series_id, ForecastRow.stat == stat)
+def served_forecasts(session: Session, series_ids: Sequence[str], stat: str, *,
+                     with_points: bool = True) -> dict[str, ForecastRow]:
+    """The forecast each series serves, by series id, in one query (two with the points) whatever their number:
+    per series, the newest forecast made by its active version; if none (no registry entry, or an old database),
+    the newest stored one."""
+    if not series_ids:
+        return {}
+    unserved = case((ModelVersionRow.status == "active", 0), else_=1)
+    rank = func.row_number().over(partition_by=ForecastRow.series_id,
+                                  order_by=(unserved, ForecastRow.as_of.desc(), ForecastRow.id.desc()))
+    ranked = (
+        select(ForecastRow.id, rank.label("rank"))
+        .outerjoin(ModelVersionRow, ModelVersionRow.id == ForecastRow.model_version_id)
+        .where(ForecastRow.series_id.in_(sorted(set(series_ids))), ForecastRow.stat == stat)
+        .subquery()
+    )
+    query = select(ForecastRow).join(ranked, ranked.c.id == ForecastRow.id).where(ranked.c.rank == 1)
     if with_points:
-        base = base.options(selectinload(ForecastRow.points))
-    newest = (ForecastRow.as_of.desc(), ForecastRow.id.desc())
-    by_active = base.join(ModelVersionRow, ModelVersionRow.id == ForecastRow.model_version_id).where(
-        ModelVersionRow.status == "active")
-    row = session.execute(by_active.order_by(*newest).limit(1)).scalar_one_or_none()
-    if row is None:
-        row = session.execute(base.order_by(*newest).limit(1)).scalar_one_or_none()
-    return row
+        query = query.options(selectinload(ForecastRow.points))
+    return {row.series_id: row for row in session.scalars(query)}
+
+
+def served_forecast(session: Session, series_id: str, stat: str, *, with_points: bool = True) -> ForecastRow | None:
+    """The forecast a series serves (served_forecasts of one series), or None."""
+    return served_forecasts(session, [series_id], stat, with_points=with_points).get(series_id)

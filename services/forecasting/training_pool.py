@@ -1,4 +1,8 @@
-"""Train many series on several processes (`headroom train --jobs N`); each process opens its own stores."""
+"""Train many series on several processes (`headroom train --jobs N`); each process opens its own stores.
+
+The day's global network is trained (or found stored) first and every process loads it, exactly as the Celery
+retrain does (services.tasks.retrain_global, retrain_chunk): the demo, `headroom train` and the daily retrain fit
+the same ensemble, global network included, which is the one `headroom eval` measures."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.db.engine import session_scope
+from services.forecasting.global_model import ensure_global_model, load_global_model
 from services.forecasting.registry import open_artifact_store
 from services.forecasting.training import Progress, TrainSummary, train_all
 from services.forecasting.training_runs import start_run
@@ -40,7 +45,7 @@ def _train(series_ids: list[str], progress: Progress | None = None) -> TrainSumm
         return train_all(as_of=_job.as_of, metric_store=store, db_url=settings.database_url,
                          settings=settings.forecasting, series_ids=series_ids, progress=progress,
                          training=settings.training, artifacts=open_artifact_store(settings.artifacts_url),
-                         force=_job.force)
+                         force=_job.force, global_nn=load_global_model(settings, _job.as_of))
     finally:
         store.close()
 
@@ -73,6 +78,7 @@ def train_in_processes(
     ids = list(series_ids) if series_ids is not None else all_series_ids(settings)
     with session_scope(settings.database_url) as session:
         start_run(session, as_of, len(ids))
+    ensure_global_model(settings, as_of)
     job = _Job(settings, as_of, force)
     if jobs <= 1 or len(ids) <= 1:
         _init(job)

@@ -239,3 +239,22 @@ def test_auto_arima_hourly_reads_hourly_forecasts_back_at_five_minutes() -> None
     values = forecast.mean.to_numpy()
     assert np.all(values[:12] == values[0]) and np.all(values[12:24] == values[12])  # one value per hour block
     assert (forecast.lower[95] <= forecast.lower[80]).all() and (forecast.upper[80] <= forecast.upper[95]).all()
+
+
+def test_the_product_model_runs_as_the_daily_retrain_warm_forward_in_time_on_the_last_history_days() -> None:
+    from services.benchmarks.product_model import ProductRuns
+
+    index = pd.date_range("2026-09-01", periods=40 * 24, freq="h", tz="UTC")
+    y = pd.Series(50 + 10 * np.sin(2 * np.pi * np.arange(index.size) / 24), index=index, name="vm/cpu_utilization")
+    runs = ProductRuns(None, history_days=28)
+    model = runs(24).fit(y.iloc[: -48])
+    first = model.predict(24)
+    assert first.params["warm"] is False  # no earlier origin: a cold fit with its own backtest
+    fitted_on = model.inner._history  # type: ignore[attr-defined]
+    assert len(fitted_on) == 28 * 24 and fitted_on.index[-1] == y.index[-49]  # the last 28 days only
+    nxt = runs(24).fit(y.iloc[: -24]).predict(24)
+    assert nxt.params["warm"] is True  # a day later: warm from the previous origin, as the daily refit is
+    earlier = runs(24).fit(y.iloc[: -72]).predict(24)
+    assert earlier.params["warm"] is False  # a later origin's state never reaches an earlier one
+    other = runs(24).fit(y.iloc[: -24].rename("vm/memory_utilization")).predict(24)
+    assert other.params["warm"] is False  # nor another series'
