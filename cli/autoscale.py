@@ -45,7 +45,8 @@ def autoscale_eval_command(
         "bench/results"
     ),
     shortfall_penalty: Annotated[float | None, typer.Option(
-        help="Cost / oracle one whole share of under-provisioned steps is worth when the plan is chosen; default 20"
+        help="Cost / oracle one whole share of under-provisioned steps is worth when the plan is chosen; default "
+        f"{ScalingSettings().shortfall_penalty:g}"
     )] = None,
     launch_lead_minutes: Annotated[float | None, typer.Option(help="Start-up time; default 10")] = None,
     scale_in_delay_minutes: Annotated[float | None, typer.Option(help="Hold after the load; default 0")] = None,
@@ -97,7 +98,9 @@ def _load(path: Path) -> pd.Series:
 def autoscale_simulate(
     demand: Annotated[Path, typer.Argument(help="timestamp,value CSV of the group's demand", exists=True,
                                            dir_okay=False)],
-    shortfall_penalty: Annotated[float, typer.Option(min=0, max=1000, help="Price of short steps; see docs")] = 20.0,
+    shortfall_penalty: Annotated[float, typer.Option(min=0, max=1000, help="Price of short steps; see docs")] = (
+        ScalingSettings().shortfall_penalty
+    ),
 ) -> None:
     """Replay the last week of a group's demand through Headroom's plan and the baselines (the protocol's table)."""
     try:

@@ -17,4 +17,4 @@ for dataset in "${DATASETS[@]}"; do
 done
 "$PY" bench/autoscale/plot.py "$OUT/autoscale.png" $(printf "$OUT/autoscale_%s.csv " "${DATASETS[@]}")
 # How the one shortfall penalty trades cost for safety on all three dev sets at once (bench/results/autoscale_penalty.md)
-"$PY" bench/autoscale/penalty.py "$DATA" "$OUT/autoscale_penalty.md" 10 12 15 20 30
+"$PY" bench/autoscale/penalty.py "$DATA" "$OUT/autoscale_penalty.md" 10 12 14 15 18 20 25

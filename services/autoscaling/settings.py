@@ -35,10 +35,11 @@ class ScalingSettings(BaseModel):
         "quantile of its forecast demand.",
     )
     shortfall_penalty: float = Field(
-        20.0, ge=0.0, le=1000.0,
+        15.0, ge=0.0, le=1000.0,
         description="How the policy replayed on a group's history trades cost for safety: it keeps the candidate "
-        "with the least cost / oracle + this x the share of under-provisioned steps (20: one point of short steps "
-        "is worth 0.2 of the oracle's cost). Higher is safer and costlier; chosen once on all dev sets.",
+        "with the least cost / oracle + this x the share of under-provisioned steps (15: one point of short steps "
+        "is worth 0.15 of the oracle's cost). Higher is safer and costlier; chosen once on all dev sets "
+        "(docs/autoscaling.md).",
     )
     min_instances: int = Field(0, ge=0, le=100_000, description="The group's minimum size.")
     max_instances: int | None = Field(None, ge=1, le=100_000, description="The group's maximum size; None: unbounded.")

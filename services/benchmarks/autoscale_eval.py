@@ -80,13 +80,14 @@ def evaluate(
     rows: list[dict[str, object]] = []
     result = DatasetResult(name=name, scores=pd.DataFrame())
     for done, trace in enumerate(traces, start=1):
+        choice, planned = choose_plan(trace, settings)
+        result.choices[trace.name] = choice.describe()
         for policy, plan in POLICIES.items():
-            instances = plan(trace, settings)
+            instances = planned if policy == OURS else plan(trace, settings)
             scored = score(trace.window, instances[trace.start :], trace.unit, before=instances[trace.start - 1])
             rows.append({"series": trace.name, "policy": policy, **asdict(scored)})
             if policy == OURS:
                 result.capacity[trace.name] = pd.Series(instances[trace.start :], index=trace.index[trace.start :])
-        result.choices[trace.name] = choose_plan(trace, settings)[0].describe()
         if progress:
             progress(done, len(traces), trace.name)
     result.scores = pd.DataFrame(rows)

@@ -9,10 +9,10 @@ import pytest
 from ml_engine.base import Forecast
 from services.autoscaling.baselines import reactive, seasonal_predictive
 from services.autoscaling.plan import capacity_plan, demand_quantile, hourly_instances
-from services.autoscaling.predictive import choose_plan, predictive
+from services.autoscaling.predictive import candidate_plans, choose_plan, guarded, predictive
 from services.autoscaling.settings import ScalingSettings
 from services.autoscaling.simulator import score
-from services.autoscaling.trace import split_trace
+from services.autoscaling.trace import Trace, split_trace
 
 DAY = 288
 
@@ -59,6 +59,29 @@ def test_a_higher_shortfall_penalty_buys_safety_with_capacity() -> None:
     sizes = [c.replay_instances for c in choices]
     assert unders == sorted(unders, reverse=True) and sizes == sorted(sizes)
     assert unders[0] > unders[-1]
+
+
+def test_the_miss_guard_falls_back_to_the_target_for_its_hours_from_the_next_launch() -> None:
+    demand = np.array([5.0, 5.0, 12.0, 5.0, 5.0, 5.0, 5.0, 5.0])  # C = 1: step 2 needs 12 instances
+    index = pd.date_range("2024-03-04", periods=demand.size, freq="1h", tz="UTC")
+    trace = Trace(name="g", demand=demand, start=4, unit=1.0, step=pd.Timedelta(hours=1), index=index)
+    plan, fallback = np.full(demand.size, 10.0), np.full(demand.size, 15.0)
+    # short at step 2 only; known at its end, the fallback's launch serves from step 2 + lag for `steps` steps
+    np.testing.assert_array_equal(guarded(plan, fallback, trace, steps=0, lag=1), plan)
+    np.testing.assert_array_equal(guarded(plan, fallback, trace, steps=2, lag=1), [10, 10, 10, 15, 15, 10, 10, 10])
+    np.testing.assert_array_equal(guarded(plan, fallback, trace, steps=3, lag=2), [10, 10, 10, 10, 15, 15, 15, 10])
+
+
+def test_the_release_check_only_ever_releases_capacity() -> None:
+    trace = split_trace("g", generated_demand())
+    plans = candidate_plans(trace, ScalingSettings())  # 10-minute start-up at 5-minute steps: lead 2 > 1
+    released = [key for key in plans if key[-1]]
+    assert released and len(released) * 2 == len(plans)
+    for key in released:
+        assert (plans[key] <= plans[(*key[:-1], False)]).all()
+    assert any((plans[key] < plans[(*key[:-1], False)]).any() for key in released)
+    hourly = split_trace("h", generated_demand().resample("1h").mean())
+    assert not any(key[-1] for key in candidate_plans(hourly, ScalingSettings()))  # lead 1: nothing to re-check
 
 
 def _forecast(hours: int = 48) -> Forecast:
