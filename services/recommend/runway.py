@@ -219,11 +219,13 @@ def _step_hours(hist: pd.Series) -> float:
 
 
 def _crossing(days: np.ndarray, path: np.ndarray, limit: float, current: float | None) -> float | None:
-    """First time (days, linearly interpolated) `path` reaches `limit`, starting from `current` at day 0."""
+    """First time (days, linearly interpolated) `path` reaches `limit`, starting from `current` at day 0 (never
+    before it: a forecast made a little before now starts in the past)."""
     if current is not None and current >= limit:
         return 0.0
-    if current is not None:
-        days, path = np.concatenate(([0.0], days)), np.concatenate(([current], path))
+    if current is not None:  # the latest sample stands for now: forecast points before it are dropped
+        ahead = days > 0.0
+        days, path = np.concatenate(([0.0], days[ahead])), np.concatenate(([current], path[ahead]))
     above = np.flatnonzero(path >= limit)
     if len(above) == 0:
         return None
