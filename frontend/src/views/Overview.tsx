@@ -199,19 +199,19 @@ function FleetTableRow({ row: r, back, runway }: { row: FleetRow; back: string; 
       <td data-label="Type" className="mono wide">
         {r.instance_type || DASH}
       </td>
-      <td data-label="CPU p95 7d" className="num" data-testid="cpu-p95">
+      <td data-label="CPU p95" className="num" data-testid="cpu-p95">
         {fmtPercent(r.cpu_p95_7d)}
       </td>
-      <td data-label="Mem p95 7d" className="num">
+      <td data-label="Mem p95" className="num">
         {fmtPercent(r.memory_p95_7d)}
       </td>
       <td data-label="Forecast peak 14d" className="num wide" title={r.forecast_metric ?? undefined}>
         {fmtPercent(r.forecast_peak_14d)}
       </td>
-      <td data-label="Runway P50 / P90" className="num" title={rw?.severity_reason}>
+      <td data-label="Runway P50/P90" className="num" title={rw?.severity_reason}>
         {rw ? `${runwayDays(rw.p50_days, rw.horizon_days, true)} / ${runwayDays(rw.p90_days, rw.horizon_days, true)}` : runway.available ? DASH : <span className="muted" title="GET /api/runway has not landed">n/a</span>}
       </td>
-      <td data-label="Open recs" className="num">
+      <td data-label="Recs" className="num">
         {r.open_recommendations ? (
           <Link to={`/recommendations${queryString({ resource: r.resource_id, status: "open" })}`}>{r.open_recommendations}</Link>
         ) : (
