@@ -168,6 +168,23 @@ async function assertUnitsAndZone(page, label) {
   log(`${label}: y axis ${extent.join("-")}%, times in UTC on axis and tooltip, threshold line drawn`);
 }
 
+/** Hovering each of these charts (those on the page) shows a tooltip that names the time zone. */
+async function assertTooltipsNameZone(page, testIds, label) {
+  const checked = [];
+  for (const id of testIds) {
+    const chart = page.locator(`[data-testid="${id}"]`).first();
+    if (!(await chart.isVisible().catch(() => false))) continue;
+    await chart.scrollIntoViewIfNeeded();
+    const box = await chart.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.45);
+    const tip = chart.locator("div", { hasText: /UTC/ }).last();
+    await tip.waitFor({ state: "visible", timeout: 5_000 }).catch(() => fail(`${label}: hovering ${id} shows no tooltip naming the time zone`));
+    checked.push(`${id}: "${(await tip.innerText()).split("\n")[0]}"`);
+  }
+  if (!checked.length) fail(`${label}: none of ${testIds.join(", ")} is drawn`);
+  log(`${label}: tooltips name the zone (${checked.join("; ")})`);
+}
+
 /** Every item names its resource and links to its page (groups, commitments and budgets have no page). */
 async function assertLinkedToResources(page, item, link) {
   const found = await page.evaluate(([itemId, linkId]) => [...document.querySelectorAll(`[data-testid="${itemId}"]`)].map((el) => {
@@ -287,6 +304,14 @@ async function viewerChecks(page, base, token) {
   }
   const zones = await page.locator('[data-testid="chart-zone"]').allInnerTexts();
   if (!zones.length || zones.some((z) => !z.includes("UTC"))) fail(`the spend chart does not name its time zone: ${zones}`);
+  await assertTooltipsNameZone(page, ["usage-chart", "credits-chart", "coverage-chart"], "executive");
+  // the autoscaling replay: a week of times, named on the page and in its tooltip
+  await page.goto(new URL("/autoscaling", base).href);
+  await expectVisible(page, '[data-testid="autoscaling-chart"]', "the autoscaling replay chart");
+  const replayZone = (await page.locator('[data-testid="chart-zone"]').first().innerText()).trim();
+  if (!replayZone.includes("UTC")) fail(`the autoscaling chart does not name its time zone: "${replayZone}"`);
+  await page.waitForTimeout(300);
+  await assertTooltipsNameZone(page, ["autoscaling-chart"], "autoscaling");
 
   // Runway: most severe first, "already over" said, the forecast's reach stated.
   await page.goto(base);
