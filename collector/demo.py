@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -20,6 +21,28 @@ from collector.records import METRICS, CostRecord, Resource, SampleBatch, Series
 DAY = 86_400
 SATURATION_CYCLE_DAYS = 56  # saturating machines grow for 8 weeks, then get fixed (restart, scale-out)
 BURSTY = ("web", "api", "database", "batch", "saturating_cpu", "saturating_memory")
+
+
+BATCH_JOB_NOISE = 4.0  # standard deviation of a batch job's CPU samples, percent
+GROWING_METRIC = {"saturating_cpu": "cpu_utilization", "saturating_memory": "memory_utilization"}
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A machine of the demo, the metric that matters, and days until it reaches its threshold (None: never)."""
+
+    machine: DemoMachine
+    metric: str
+    days: float | None
+
+    @property
+    def resource_key(self) -> str:
+        return f"{self.machine.provider}:{self.machine.resource_id}"
+
+
+def batch_job_cpu(m: DemoMachine) -> float:
+    """The CPU level of a batch machine's nightly job, the same every night."""
+    return 75.0 + 15.0 * m.params["level"]
 
 
 class _Clock:
@@ -75,11 +98,20 @@ class DemoCollector(Collector):
         for g in self.groups:
             entry = self.catalog.find("aws", g.instance_type, g.region)
             yield Resource(
-                resource_id=g.resource_id, provider="aws", name=g.name, kind=g.kind,
-                account=ACCOUNTS[("aws", "production")], region=g.region, instance_type=g.instance_type,
+                resource_id=g.resource_id,
+                provider="aws",
+                name=g.name,
+                kind=g.kind,
+                account=ACCOUNTS[("aws", "production")],
+                region=g.region,
+                instance_type=g.instance_type,
                 hourly_price=entry.hourly_price if entry else None,
-                tags={**g.tags, "environment": "production", "headroom:min_size": str(g.min_size),
-                      "headroom:max_size": str(g.max_size)},
+                tags={
+                    **g.tags,
+                    "environment": "production",
+                    "headroom:min_size": str(g.min_size),
+                    "headroom:max_size": str(g.max_size),
+                },
             )
 
     def series_ref(self, machine: DemoMachine, metric: str) -> SeriesRef:
@@ -181,7 +213,7 @@ class DemoCollector(Collector):
             memory = np.where(work, 40.0 + 15.0 * p["memory"], 22.0 + 5.0 * p["memory"]) + 1.0 * n_mem
         else:  # batch: a nightly job from 01:00 to 03:30 local time
             job = (clock.hour >= 1.0) & (clock.hour < 3.5)
-            cpu = np.where(job, 75.0 + 15.0 * p["level"] + 4.0 * n_cpu, 3.0 + 2.0 * p["level"] + 0.8 * n_cpu)
+            cpu = np.where(job, batch_job_cpu(m) + BATCH_JOB_NOISE * n_cpu, 3.0 + 2.0 * p["level"] + 0.8 * n_cpu)
             memory = np.where(job, 60.0 + 20.0 * p["memory"], 25.0 + 5.0 * p["memory"]) + 1.0 * n_mem
         return cpu, memory
 
@@ -189,6 +221,30 @@ class DemoCollector(Collector):
         """The weekday-peak level of a saturating machine: 40% rising to 98% over each cycle, crossing 85% at 78%."""
         position = (t / (SATURATION_CYCLE_DAYS * DAY) + m.saturation_phase) % 1.0
         return 40.0 + 58.0 * position
+
+    def running_out(self, thresholds: Mapping[str, float]) -> list[DemoCase]:
+        """The demo's true exhaustion cases: each saturating machine's growing metric and the days from now until its
+        growing level (saturation(), the weekday peak) reaches the metric's threshold (0: already there, until the
+        cycle's fix), soonest first. The forecasts and runways only see the history, never this."""
+        slope = 58.0 / SATURATION_CYCLE_DAYS  # percent a day
+        cases = []
+        for m in self.fleet:
+            metric = GROWING_METRIC.get(m.behaviour)
+            if metric is None or metric not in thresholds or thresholds[metric] > 98.0:
+                continue
+            level = float(self.saturation(m, np.asarray([self.end]))[0])
+            cases.append((max(0.0, (thresholds[metric] - level) / slope), DemoCase(m, metric, None)))
+        return [DemoCase(c.machine, c.metric, days) for days, c in sorted(cases, key=lambda dc: dc[0])]
+
+    def routine_peaks(self, thresholds: Mapping[str, float]) -> list[DemoCase]:
+        """Machines whose nightly batch job takes the CPU to its threshold every night, never growing: samples of
+        the job within two standard deviations of its noise reach it. Routine peaks, not exhaustion (days None)."""
+        limit = thresholds.get("cpu_utilization")
+        return [
+            DemoCase(m, "cpu_utilization", None)
+            for m in self.fleet
+            if m.behaviour == "batch" and limit is not None and batch_job_cpu(m) + 2.0 * BATCH_JOB_NOISE >= limit
+        ]
 
     # -- costs -----------------------------------------------------------------------------------------
     def cost_days(self, since: datetime | None, until: datetime) -> list[date]:

@@ -13,6 +13,12 @@ describe("formatting and derived figures", () => {
     expect(fmtAgo(null)).toBe(DASH);
   });
 
+  it("never shows a short runway under a day as 0 days", () => {
+    expect(fmtDays(0.26, true)).toBe("0.3 d");
+    expect(fmtDays(23.4, true)).toBe("23 d");
+    expect(runwayDays(null, 7, true)).toBe("> 7 d");
+  });
+
   it("says how fresh data is", () => {
     const now = Date.parse("2026-11-23T13:00:00Z");
     expect(fmtAgo("2026-11-23T12:55:00Z", now)).toMatch(/5 minutes ago/);

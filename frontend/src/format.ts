@@ -86,11 +86,13 @@ export function fmtAgo(iso: string | null | undefined, now = Date.now()): string
 }
 
 const whole = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const tenth = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 /** Days as "12 days" / "3.5 months" (short: "12 d" / "3.5 mo"); Infinity as "beyond the horizon". */
 export function fmtDays(v: number | null | undefined, short = false): string {
   if (v === null || v === undefined || Number.isNaN(v)) return DASH;
   if (!Number.isFinite(v)) return "beyond the horizon";
   if (v >= 60) return `${compact.format(v / 30.4)}${short ? " mo" : " months"}`;
-  return short ? `${whole.format(v)} d` : `${compact.format(v)} days`;
+  // short: whole days, but a runway under 10 days keeps one decimal, so 0.26 days never reads "0 d" (already over)
+  return short ? `${(v < 10 && !Number.isInteger(v) ? tenth : whole).format(v)} d` : `${compact.format(v)} days`;
 }

@@ -9,6 +9,7 @@ of its 80% prediction interval. Runways shorter than the procurement lead time a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import NormalDist
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ml_engine.base import Forecast
 from services.recommend.base import Evidence, Recommendation, Skipped
+from services.recommend.routine import counting, hours_text, routine_profile, sustained_level
 from services.recommend.window import as_utc_series, lookback
 
 DAY = pd.Timedelta(days=1)
@@ -35,6 +37,12 @@ class RunwaySettings(BaseModel):
     trend_lookback_days: float = Field(30.0, ge=1.0, le=365.0, description="History used by the trend fallback.")
     min_history_hours: float = Field(48.0, ge=2.0, description="Least history the trend fallback needs.")
     max_horizon_days: float = Field(730.0, ge=1.0, le=3650.0, description="How far the trend is extrapolated.")
+    routine_lookback_days: float = Field(
+        28.0, ge=2.0, le=365.0, description="History that tells a routine daily peak from growth (routine.py)."
+    )
+    routine_min_days: int = Field(
+        8, ge=2, le=365, description="Fewest days of history before a daily peak can count as routine."
+    )
 
 
 def capacity_runway(
@@ -58,8 +66,11 @@ def capacity_runway(
     if forecast is not None and s.interval_level in forecast.upper:
         days = ((forecast.mean.index - start) / DAY).to_numpy(dtype=np.float64)
         horizon = float(days[-1]) if len(days) else 0.0
-        p50 = _crossing(days, forecast.mean.to_numpy(dtype=np.float64), limit, current)
-        p90 = _crossing(days, forecast.upper[s.interval_level].to_numpy(dtype=np.float64), limit, current)
+        mean, upper = _without_routine_peaks(hist, forecast.mean, forecast.upper[s.interval_level], limit, start, s)
+        routine_now = current is not None and current >= limit and not mean.now_counts
+        p50 = _crossing(days, mean.path, limit, None if routine_now else current)
+        p90 = _crossing(days, upper.path, limit, None if routine_now else current)
+        routine = sorted(set(mean.routine_hours) | set(upper.routine_hours))
         method = f"forecast ({forecast.model}): mean for P50, upper {s.interval_level}% band for P90"
         coverage_hours = float(len(hist)) * _step_hours(hist) if hist is not None else 0.0
         ratio = 1.0
@@ -76,10 +87,11 @@ def capacity_runway(
         horizon = s.max_horizon_days
         method = f"linear trend over the last {s.trend_lookback_days:g} days (no forecast)"
         coverage_hours, ratio = window.coverage_hours, window.coverage_ratio
+        routine = []
     else:
         return Skipped(resource_id, "runway", f"neither history nor a forecast with a {s.interval_level}% band")
     return _recommendation(
-        resource_id, metric, limit, current, p50, p90, horizon, method, start, coverage_hours, ratio, s
+        resource_id, metric, limit, current, p50, p90, horizon, method, start, coverage_hours, ratio, s, routine
     )
 
 
@@ -168,16 +180,52 @@ def _now(now: datetime | None, hist: pd.Series | None, forecast: Forecast | None
     return pd.Timestamp.now(tz="UTC")
 
 
+@dataclass(frozen=True)
+class _Path:
+    path: np.ndarray  # the forecast path with its routine crossings held just below the threshold
+    routine_hours: list[int]  # UTC hours at which the path crossed the threshold on a peak that has not grown
+    now_counts: bool  # whether the latest sample, if over the threshold, is more than a routine peak
+
+
+def _without_routine_peaks(
+    hist: pd.Series | None, mean: pd.Series, upper: pd.Series, limit: float, start: pd.Timestamp, s: RunwaySettings
+) -> tuple[_Path, _Path]:
+    """The mean and upper paths with the crossings that the history shows are routine daily peaks set aside
+    (services/recommend/routine.py): a crossing counts when the level grows, not when a peak recurs."""
+    profile = routine_profile(hist, start, s.routine_lookback_days, s.routine_min_days) if hist is not None else None
+    empty = pd.Series(dtype=np.float64, index=pd.DatetimeIndex([], tz="UTC"))
+    past = hist if hist is not None else empty
+    hours = np.asarray(mean.index.hour, dtype=np.int64)
+    mean_values = mean.to_numpy(dtype=np.float64)
+    below = float(np.nextafter(limit, -np.inf))
+    now_counts = True
+    if profile is not None and len(past):
+        last = past[past.index > start - DAY]
+        now_hour = np.asarray([pd.Timestamp(past.index[-1]).hour])
+        now_counts = bool(
+            counting(profile, limit, now_hour, past.to_numpy()[-1:], np.asarray([float(last.median())]))[0]
+        )
+    out = []
+    for path in (mean, upper):
+        values = path.to_numpy(dtype=np.float64)
+        counts = counting(profile, limit, hours, mean_values, sustained_level(past, path))
+        set_aside = ~counts & (values >= limit)
+        out.append(_Path(np.where(set_aside, below, values), sorted({int(h) for h in hours[set_aside]}), now_counts))
+    return out[0], out[1]
+
+
 def _step_hours(hist: pd.Series) -> float:
     return float(np.median(np.diff(hist.index.asi8)) / 3.6e12) if len(hist) > 1 else 1.0
 
 
 def _crossing(days: np.ndarray, path: np.ndarray, limit: float, current: float | None) -> float | None:
-    """First time (days, linearly interpolated) `path` reaches `limit`, starting from `current` at day 0."""
+    """First time (days, linearly interpolated) `path` reaches `limit`, starting from `current` at day 0 (never
+    before it: a forecast made a little before now starts in the past)."""
     if current is not None and current >= limit:
         return 0.0
-    if current is not None:
-        days, path = np.concatenate(([0.0], days)), np.concatenate(([current], path))
+    if current is not None:  # the latest sample stands for now: forecast points before it are dropped
+        ahead = days > 0.0
+        days, path = np.concatenate(([0.0], days[ahead])), np.concatenate(([current], path[ahead]))
     above = np.flatnonzero(path >= limit)
     if len(above) == 0:
         return None
@@ -224,6 +272,7 @@ def _recommendation(
     coverage_hours: float,
     ratio: float,
     s: RunwaySettings,
+    routine_hours: list[int],
 ) -> Recommendation:
     lead = s.lead_time_days
 
@@ -237,6 +286,12 @@ def _recommendation(
         f"Method: {method}.",
         f"P50: the threshold is reached {text(p50)}; P90 (10% chance of sooner): {text(p90)}.",
     ]
+    if routine_hours:
+        reasons.append(
+            f"At {hours_text(routine_hours)} UTC the forecast crosses {limit:g} on a daily peak that has not grown "
+            f"beyond its usual level at that hour over the last {s.routine_lookback_days:g} days: a recurring peak, "
+            "not counted as running out."
+        )
     flagged = p90 is not None and p90 < lead
     if flagged:
         reasons.append(f"That is within the {lead:g}-day procurement lead time: order capacity now.")
@@ -264,5 +319,6 @@ def _recommendation(
             "horizon_days": round(horizon, 2),
             "lead_time_days": lead,
             "flagged": flagged,
+            "routine_hours": routine_hours,
         },
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from collector.records import series_id_for
 from services.forecasting.accuracy import accuracy_by_series
+from services.recommend.routine import hours_text
 
 # most severe first; the rank is the index
 SEVERITIES = ("over", "critical", "warning", "uncertain", "ok")
@@ -44,7 +45,9 @@ def runway_severity(item: Mapping[str, Any], accuracy: LiveAccuracy | None = Non
     p50, p90 = item.get("p50_days"), item.get("p90_days")
     lead, horizon = float(item["lead_time_days"]), float(item["horizon_days"])
     current, threshold = item.get("current"), float(item["threshold"])
-    if (current is not None and current >= threshold) or p50 == 0 or p90 == 0:
+    routine = list(item.get("routine_hours") or [])
+    # a latest sample over the threshold at a routine daily peak is not "over": the runway did not start at 0
+    if (current is not None and current >= threshold and not routine) or p50 == 0 or p90 == 0:
         return Severity("over", f"already over the threshold of {threshold:g}")
     untrusted = accuracy is not None and (
         (accuracy.coverage80 is not None and accuracy.coverage80 < MIN_COVERAGE80)
@@ -62,9 +65,12 @@ def runway_severity(item: Mapping[str, Any], accuracy: LiveAccuracy | None = Non
         return Severity("critical", f"expected to cross in {_days(p50)}, inside the {lead:g}-day lead time")
     if p90 is not None and p90 <= lead:
         return Severity("warning", f"1 in 10 chance of crossing within {_days(p90)}, inside the {lead:g}-day lead time")
+    peak = f"; its daily peak at {hours_text(routine)} UTC reaches it, but no higher than usual" * bool(routine)
     if horizon < lead:
-        return Severity("ok", f"no crossing within the forecast's {_days(horizon)} (the lead time is {lead:g} days)")
-    return Severity("ok", f"no crossing inside the {lead:g}-day lead time")
+        return Severity(
+            "ok", f"no crossing within the forecast's {_days(horizon)} (the lead time is {lead:g} days){peak}"
+        )
+    return Severity("ok", f"no crossing inside the {lead:g}-day lead time{peak}")
 
 
 def _accuracy_words(accuracy: LiveAccuracy | None) -> str:

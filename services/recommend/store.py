@@ -249,6 +249,7 @@ def runway_view(row: RecommendationRow) -> dict[str, Any]:
         "lead_time_days": float(p.get("lead_time_days", 0.0)),
         "flagged": bool(p.get("flagged")),
         "method": str(p.get("method", "")),
+        "routine_hours": [int(h) for h in p.get("routine_hours", [])],
         "title": row.title,
     }
 

@@ -134,6 +134,22 @@ async function nothingWiderThanViewport(page, label) {
   if (wide.length) fail(`${label}: at ${page.viewportSize().width} px these reach past the viewport:\n  ${wide.join("\n  ")}`);
 }
 
+/** On a phone the fleet is a list of compact cards: the name, then a few figures on one line, no wide columns. */
+async function assertCompactFleet(page) {
+  const cards = await page.locator('[data-testid="resource-row"]').evaluateAll((rows) =>
+    rows.map((tr) => ({
+      cells: [...tr.children].filter((td) => td.getBoundingClientRect().height > 0).length,
+      height: tr.getBoundingClientRect().height,
+    })),
+  );
+  if (!cards.length) fail("at 390 px the fleet lists no resource");
+  const tallest = Math.max(...cards.map((c) => c.height));
+  const most = Math.max(...cards.map((c) => c.cells));
+  // a name line and one line of labelled figures: about 100 px at 390 px; the full table's 12 cells take 4 lines
+  if (most > 5 || tallest > 140) fail(`at 390 px the fleet cards are not compact: up to ${most} cells, ${Math.round(tallest)} px tall`);
+  log(`at 390 px the fleet is ${cards.length} compact cards (${most} cells, at most ${Math.round(tallest)} px tall)`);
+}
+
 /** A utilisation chart stays inside 0-100%, names its time zone and has a threshold line; its tooltip names the zone. */
 async function assertUnitsAndZone(page, label) {
   const chart = page.locator('[data-testid="usage-chart"]').first();
@@ -152,6 +168,23 @@ async function assertUnitsAndZone(page, label) {
   log(`${label}: y axis ${extent.join("-")}%, times in UTC on axis and tooltip, threshold line drawn`);
 }
 
+/** Hovering each of these charts (those on the page) shows a tooltip that names the time zone. */
+async function assertTooltipsNameZone(page, testIds, label) {
+  const checked = [];
+  for (const id of testIds) {
+    const chart = page.locator(`[data-testid="${id}"]`).first();
+    if (!(await chart.isVisible().catch(() => false))) continue;
+    await chart.scrollIntoViewIfNeeded();
+    const box = await chart.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.45);
+    const tip = chart.locator("div", { hasText: /UTC/ }).last();
+    await tip.waitFor({ state: "visible", timeout: 5_000 }).catch(() => fail(`${label}: hovering ${id} shows no tooltip naming the time zone`));
+    checked.push(`${id}: "${(await tip.innerText()).split("\n")[0]}"`);
+  }
+  if (!checked.length) fail(`${label}: none of ${testIds.join(", ")} is drawn`);
+  log(`${label}: tooltips name the zone (${checked.join("; ")})`);
+}
+
 /** Every item names its resource and links to its page (groups, commitments and budgets have no page). */
 async function assertLinkedToResources(page, item, link) {
   const found = await page.evaluate(([itemId, linkId]) => [...document.querySelectorAll(`[data-testid="${itemId}"]`)].map((el) => {
@@ -165,6 +198,40 @@ async function assertLinkedToResources(page, item, link) {
 }
 
 const SEVERITY_RANK = { "already over": 0, critical: 1, warning: 2, uncertain: 3, ok: 4 };
+
+/** The runway list against what the demo generator defines (HEADROOM_DEMO_TRUTH, from test_dashboard.py): a true
+ * exhaustion case the forecast can see comes first and is not ok; a nightly job that peaks at the threshold every
+ * night without growing is not ranked as running out (its fleet row carries its most severe runway). */
+async function assertDemoTruth(page) {
+  const truth = JSON.parse(process.env.HEADROOM_DEMO_TRUTH || "{}");
+  const rows = await page.locator('[data-testid="runway-item"]').evaluateAll((items) =>
+    items.map((li) => ({
+      key: li.getAttribute("data-resource-key"),
+      metric: li.getAttribute("data-metric"),
+      severity: li.querySelector('[data-testid="runway-severity"]')?.textContent?.trim() ?? "",
+    })),
+  );
+  const shown = rows.map((r) => `${r.key.split("/").pop()} ${r.metric} (${r.severity})`).join("; ");
+  const running = truth.running_out ?? [];
+  if (running.length) {
+    const first = rows[0];
+    const hit = running.find((c) => c.key === first.key && c.metric === first.metric);
+    if (!hit) fail(`the runway list does not start with the demo's true exhaustion case (${running.map((c) => `${c.name} ${c.metric} in ${c.days.toFixed(1)} days`).join(", ")}): ${shown}`);
+    if (SEVERITY_RANK[first.severity] > SEVERITY_RANK.warning) fail(`the true exhaustion case ${hit.name} is ranked "${first.severity}"`);
+    log(`runway starts with the demo's true exhaustion case: ${hit.name} ${hit.metric} (${first.severity}; the generator crosses in ${hit.days.toFixed(1)} days)`);
+  } else {
+    log("no saturating machine of the demo is within a week of its threshold today: no exhaustion case to put first");
+  }
+  for (const peak of truth.routine_peaks ?? []) {
+    const row = page.locator('[data-testid="resource-row"]', { has: page.locator('[data-testid="resource-link"]', { hasText: peak.name }) });
+    await row.first().waitFor({ state: "visible" });
+    const severity = (await row.first().getAttribute("data-severity")) ?? "";
+    if (["over", "critical", "warning"].includes(severity)) fail(`${peak.name}, whose nightly job peaks at the threshold without growing, is ranked "${severity}"`);
+    const listed = rows.findIndex((r) => r.key === peak.key && r.metric === peak.metric);
+    if (listed === 0) fail(`${peak.name}'s routine nightly peak heads the runway list: ${shown}`);
+    log(`${peak.name} (a routine nightly peak) is ranked "${severity}", not as running out`);
+  }
+}
 
 /** An hourly `timestamp,value` CSV with a daily cycle, for the upload. */
 function sampleCsv(file) {
@@ -237,6 +304,14 @@ async function viewerChecks(page, base, token) {
   }
   const zones = await page.locator('[data-testid="chart-zone"]').allInnerTexts();
   if (!zones.length || zones.some((z) => !z.includes("UTC"))) fail(`the spend chart does not name its time zone: ${zones}`);
+  await assertTooltipsNameZone(page, ["usage-chart", "credits-chart", "coverage-chart"], "executive");
+  // the autoscaling replay: a week of times, named on the page and in its tooltip
+  await page.goto(new URL("/autoscaling", base).href);
+  await expectVisible(page, '[data-testid="autoscaling-chart"]', "the autoscaling replay chart");
+  const replayZone = (await page.locator('[data-testid="chart-zone"]').first().innerText()).trim();
+  if (!replayZone.includes("UTC")) fail(`the autoscaling chart does not name its time zone: "${replayZone}"`);
+  await page.waitForTimeout(300);
+  await assertTooltipsNameZone(page, ["autoscaling-chart"], "autoscaling");
 
   // Runway: most severe first, "already over" said, the forecast's reach stated.
   await page.goto(base);
@@ -245,6 +320,7 @@ async function viewerChecks(page, base, token) {
   const ranks = severities.map((t) => SEVERITY_RANK[t] ?? fail(`unknown runway severity "${t}"`));
   if (ranks.some((r, i) => i > 0 && r < ranks[i - 1])) fail(`the runway list is not ordered by severity: ${severities.join(", ")}`);
   log(`runway ordered by severity: ${severities.join(", ")}`);
+  await assertDemoTruth(page);
 
   // Phone width: every view fits without sideways scrolling.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -254,6 +330,7 @@ async function viewerChecks(page, base, token) {
     await page.waitForTimeout(200);
     await noSidewaysScroll(page, title);
     await nothingWiderThanViewport(page, title);
+    if (route === "/") await assertCompactFleet(page);
   }
   // the navigation is a menu on a phone: closed, it hides the views; open, it lists them
   if (await page.locator('[data-testid="nav-executive"]').isVisible()) fail("at 390 px the navigation is not collapsed into a menu");

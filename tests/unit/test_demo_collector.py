@@ -236,3 +236,27 @@ def test_fleet_size_follows_settings(catalog: Catalog) -> None:
     assert len(list(small.discover())) == 7
     batch = next(iter(small.collect_metrics(None, NOW)))
     assert len(batch) == 2 * 96 and (np.diff(batch.timestamps) == 900).all()
+
+
+def test_the_true_exhaustion_cases_are_the_saturating_machines_reaching_their_threshold(demo: DemoCollector) -> None:
+    thresholds = {"cpu_utilization": 80.0, "memory_utilization": 90.0}
+    cases = demo.running_out(thresholds)
+    saturating = [m for m in demo.fleet if m.behaviour.startswith("saturating")]
+    assert {c.machine.index for c in cases} == {m.index for m in saturating}
+    assert [c.days for c in cases] == sorted(c.days for c in cases)  # soonest first
+    for c in cases:
+        assert c.days is not None
+        level = demo.saturation(c.machine, np.asarray([demo.end + c.days * 86_400]))[0]
+        # reached exactly on the day said, or already over now
+        assert level == pytest.approx(thresholds[c.metric]) if c.days > 0 else level >= thresholds[c.metric]
+
+
+def test_a_routine_peak_is_a_nightly_job_whose_samples_reach_the_threshold_every_night(demo: DemoCollector) -> None:
+    peaks = demo.routine_peaks({"cpu_utilization": 80.0})
+    assert peaks and all(p.machine.behaviour == "batch" and p.days is None for p in peaks)
+    t = demo.timestamps(None, datetime.fromtimestamp(demo.end, UTC))
+    cpu = pd.Series(demo.generate(peaks[0].machine, t)["cpu_utilization"], index=pd.to_datetime(t, unit="s"))
+    nightly = cpu.resample("D").max().iloc[1:-1]
+    assert (nightly >= 80.0).mean() > 0.9  # the job's samples touch the threshold nearly every night
+    weekly = nightly.resample("W").median().iloc[1:-1]  # whole weeks
+    assert weekly.max() - weekly.min() < 4.0  # and its peak does not grow (the noise of a night's maximum)

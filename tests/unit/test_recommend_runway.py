@@ -122,3 +122,17 @@ def test_budget_runway_from_spend_trend_and_from_a_spend_forecast() -> None:
     banded = budget_runway(scope="team-a", daily_spend=daily, budget=5000.0, period_start=start, forecast=forecast)
     assert isinstance(banded, Recommendation)
     assert (banded.proposed["p50_days"], banded.proposed["p90_days"]) == (pytest.approx(30.0), pytest.approx(20.0))
+
+
+def test_a_forecast_made_before_now_never_gives_a_negative_runway() -> None:
+    # the forecast was made half an hour before the latest sample; its first point, already past, is over
+    index = pd.date_range(start=NOW - pd.Timedelta(minutes=30), periods=48, freq="h")
+    mean = pd.Series(np.where(np.arange(48) == 0, 85.0, 60.0 + 0.5 * np.arange(48)), index=index)
+    forecast = Forecast(model="test", mean=mean, lower={80: mean - 2.0}, upper={80: mean + 2.0})
+    rec = capacity_runway(
+        resource_id="vm-1", metric="cpu_utilization", history=linear_history(60.0, 0.0), forecast=forecast, now=NOW
+    )
+    assert isinstance(rec, Recommendation)
+    # 60 + 0.5 h reaches 80 at h = 40 (the point 39.5 hours after now); its upper edge, 2 higher, at h = 36
+    assert rec.proposed["p50_days"] == pytest.approx(39.5 / 24.0, abs=1e-4)  # stored to 4 decimals
+    assert rec.proposed["p90_days"] == pytest.approx(35.5 / 24.0, abs=1e-4)

@@ -86,7 +86,7 @@ export function RunwayPanel({
       ) : (
         <ol className="runway-list">
           {items.map((r) => (
-            <li key={r.id} data-testid="runway-item">
+            <li key={r.id} data-testid="runway-item" data-resource-key={r.resource_key} data-metric={r.metric} data-severity={r.severity}>
               <span>
                 <Link to={`/recommendations${queryString({ resource: r.resource_key })}`}>{names(r.resource_key)}</Link>
                 <span className="muted small">

@@ -7,7 +7,8 @@ import { api, unwrap, type AutoscalingPlan } from "../api/client";
 import { useCapabilities } from "../capabilities";
 import { EChart } from "../components/EChart";
 import { Empty, ErrorNotice, Loading, NotAvailable } from "../components/StateViews";
-import { fmtNumber, fmtPercent } from "../format";
+import { fmtAxisTime, fmtDateTime, fmtNumber, fmtPercent, timeAxisName } from "../format";
+import { useTimeZone, zoneLabel } from "../timeZone";
 import { useParamUpdater, useRoute } from "../urlState";
 
 const SHOWN = ["headroom predictive", "reactive target tracking", "seasonal predictive + reactive floor", "oracle"];
@@ -64,10 +65,21 @@ export function replayOption(plan: AutoscalingPlan): EChartsOption {
   const pair = (values: (number | null)[]) => values.map((v, i) => [t[i], v]);
   return {
     animation: false,
-    tooltip: { trigger: "axis", valueFormatter: (v) => fmtNumber(Number(v)) },
+    tooltip: {
+      trigger: "axis",
+      confine: true,
+      // the moment in the dashboard's one time zone, named, then each series in instances
+      formatter: (raw) => {
+        const params = Array.isArray(raw) ? raw : [raw];
+        const t = (params[0]?.value as [number, number | null] | undefined)?.[0];
+        if (t === undefined) return "";
+        const lines = params.map((p) => `${p.marker} ${p.seriesName}: <b>${fmtNumber(Number((p.value as [number, number | null])[1]))}</b>`);
+        return [`<b>${fmtDateTime(t)}</b>`, ...lines].join("<br/>");
+      },
+    },
     legend: { top: 0 },
-    grid: { left: 8, right: 16, top: 36, bottom: 40, containLabel: true },
-    xAxis: { type: "time" },
+    grid: { left: 8, right: 16, top: 36, bottom: 60, containLabel: true },
+    xAxis: { type: "time", name: timeAxisName(), nameLocation: "middle", nameGap: 26, axisLabel: { hideOverlap: true, formatter: (v: number) => fmtAxisTime(v) } },
     yAxis: { type: "value", name: "instances" },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
     series: [
@@ -83,7 +95,8 @@ function GroupPlan({ id }: { id: number }) {
     queryKey: ["autoscaling-plan", id],
     queryFn: () => unwrap(api.GET("/api/autoscaling/groups/{group_pk}/plan", { params: { path: { group_pk: id } } })),
   });
-  const option = useMemo(() => (q.data ? replayOption(q.data) : null), [q.data]);
+  const zone = useTimeZone(); // the axis and tooltip format times in it: a switch redraws the chart
+  const option = useMemo(() => (q.data ? replayOption(q.data) : null), [q.data, zone]);
   return (
     <section className="card" aria-labelledby="as-plan-title" data-testid="autoscaling-plan">
       <h2 id="as-plan-title">{q.data ? `${q.data.group.name}: the last week replayed` : "Plan"}</h2>
@@ -94,6 +107,11 @@ function GroupPlan({ id }: { id: number }) {
       ) : (
         <>
           {option && <EChart option={option} className="small-chart" testId="autoscaling-chart" ariaLabel="Demand, Headroom's plan and target tracking over the last week, in instances" />}
+          {option && (
+            <p className="muted small" data-testid="chart-zone">
+              times in {zoneLabel(zone)}
+            </p>
+          )}
           <div className="table-wrap">
             <table className="resources" data-testid="autoscaling-replay">
               <thead>

@@ -99,9 +99,17 @@ export function CoveragePanel() {
     const c: CommitmentCoverage = coverage.data;
     const option: EChartsOption = {
       aria: { enabled: true },
-      grid: { left: 48, right: 16, top: 16, bottom: 32 },
-      tooltip: { trigger: "axis", valueFormatter: (v) => fmtPercent(Number(v), true) },
-      xAxis: { type: "category", data: c.items.map((p) => fmtDate(p.start)) },
+      grid: { left: 48, right: 16, top: 16, bottom: 44 },
+      // weeks are UTC calendar weeks whatever the dashboard's zone: the axis and tooltip say so
+      tooltip: {
+        trigger: "axis",
+        formatter: (raw) => {
+          const p = (Array.isArray(raw) ? raw : [raw])[0];
+          const week = p ? c.items[p.dataIndex] : undefined;
+          return week ? `<b>Week of ${fmtDate(week.start)} (UTC)</b><br/>${fmtPercent(week.coverage, true)} covered` : "";
+        },
+      },
+      xAxis: { type: "category", name: "week starting (UTC)", nameLocation: "middle", nameGap: 24, data: c.items.map((p) => fmtDate(p.start)) },
       yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: (v: number) => fmtPercent(v, true) } },
       series: [{ type: "bar", name: "covered", data: c.items.map((p) => p.coverage) }],
     };

@@ -168,47 +168,57 @@ function FleetTable({ params, runway }: { params: URLSearchParams; runway: Runwa
 
 function FleetTableRow({ row: r, back, runway }: { row: FleetRow; back: string; runway: RunwayLookup }) {
   const rw = runway.byResource(r);
+  // on a phone the row is a compact card: name, where it runs, then usage, runway and open recommendations; the
+  // "wide" cells (account, region, environment, type, forecast peak, last data) are for wide screens only
   return (
-    <tr data-testid="resource-row">
+    <tr data-testid="resource-row" data-severity={rw?.severity}>
       <td data-label="Resource" className="name">
         <Link to={`/resources/${r.id}${queryString({ back })}`} data-testid="resource-link">
           {r.name || r.resource_id}
         </Link>
-        <span className="sub">{r.kind}</span>
+        <span className="sub">
+          {r.kind}
+          <span className="narrow-only">
+            {" · "}
+            {[r.provider, r.environment, r.instance_type].filter(Boolean).join(" · ")}
+          </span>
+        </span>
       </td>
-      <td data-label="Provider">
+      <td data-label="Provider" className="wide">
         <span className={`badge provider-${r.provider}`}>{r.provider}</span>
       </td>
-      <td data-label="Account" className="clip" title={r.account}>
+      <td data-label="Account" className="clip wide" title={r.account}>
         {r.account || DASH}
       </td>
-      <td data-label="Region" className="clip" title={r.region}>
+      <td data-label="Region" className="clip wide" title={r.region}>
         {r.region || DASH}
       </td>
-      <td data-label="Environment">{r.environment || DASH}</td>
-      <td data-label="Type" className="mono">
+      <td data-label="Environment" className="wide">
+        {r.environment || DASH}
+      </td>
+      <td data-label="Type" className="mono wide">
         {r.instance_type || DASH}
       </td>
-      <td data-label="CPU p95 7d" className="num" data-testid="cpu-p95">
+      <td data-label="CPU p95" className="num" data-testid="cpu-p95">
         {fmtPercent(r.cpu_p95_7d)}
       </td>
-      <td data-label="Memory p95 7d" className="num">
+      <td data-label="Mem p95" className="num">
         {fmtPercent(r.memory_p95_7d)}
       </td>
-      <td data-label="Forecast peak 14d" className="num" title={r.forecast_metric ?? undefined}>
+      <td data-label="Forecast peak 14d" className="num wide" title={r.forecast_metric ?? undefined}>
         {fmtPercent(r.forecast_peak_14d)}
       </td>
-      <td data-label="Runway P50 / P90" className="num">
+      <td data-label="Runway P50/P90" className="num" title={rw?.severity_reason}>
         {rw ? `${runwayDays(rw.p50_days, rw.horizon_days, true)} / ${runwayDays(rw.p90_days, rw.horizon_days, true)}` : runway.available ? DASH : <span className="muted" title="GET /api/runway has not landed">n/a</span>}
       </td>
-      <td data-label="Open recs" className="num">
+      <td data-label="Recs" className="num">
         {r.open_recommendations ? (
           <Link to={`/recommendations${queryString({ resource: r.resource_id, status: "open" })}`}>{r.open_recommendations}</Link>
         ) : (
           "0"
         )}
       </td>
-      <td data-label="Last data" title={r.last_data_at ?? "no data"}>
+      <td data-label="Last data" className="wide" title={r.last_data_at ?? "no data"}>
         {fmtAgo(r.last_data_at)}
       </td>
     </tr>

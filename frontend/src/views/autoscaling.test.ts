@@ -19,4 +19,8 @@ describe("autoscaling chart", () => {
     expect(series[0]?.data).toEqual([[Date.parse("2026-12-01T00:00:00Z"), 1.5], [Date.parse("2026-12-01T00:05:00Z"), null]]);
     expect(series[1]?.data[1]).toEqual([Date.parse("2026-12-01T00:05:00Z"), 3]);
   });
+
+  it("names the dashboard's time zone on its time axis", () => {
+    expect((replayOption(plan).xAxis as { name: string }).name).toBe("time (UTC)");
+  });
 });
