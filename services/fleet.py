@@ -7,6 +7,9 @@ column needs it for every matching resource, so that is refused above MAX_COMPUT
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -47,12 +50,27 @@ class FleetEntry:
     open_recommendations: int = 0
 
 
+_P95_CACHE: OrderedDict[tuple[str, str, datetime], float | None] = OrderedDict()
+_P95_LOCK = threading.Lock()
+P95_CACHE_SIZE = 100_000  # series; about 10 MB
+
+
 def _p95_last_week(store: MetricStore, series_id: str, newest: datetime) -> float | None:
+    """The p95 of the week before a series' newest sample. A page is read far more often than a series gets a new
+    sample, so the answer is kept per (store, series, newest sample): never stale, read again once data arrives."""
+    key = (repr(store), series_id, newest)
+    with _P95_LOCK:  # the API answers pages on several threads
+        if key in _P95_CACHE:
+            _P95_CACHE.move_to_end(key)
+            return _P95_CACHE[key]
     values = store.read(series_id, newest - USAGE_WINDOW, newest + timedelta(seconds=1)).to_numpy()
     values = np.sort(values[np.isfinite(values)])
-    if values.size == 0:
-        return None
-    return float(values[nearest_rank_index(values.size, 95)])
+    p95 = float(values[nearest_rank_index(values.size, 95)]) if values.size else None
+    with _P95_LOCK:
+        _P95_CACHE[key] = p95
+        while len(_P95_CACHE) > P95_CACHE_SIZE:
+            _P95_CACHE.popitem(last=False)
+    return p95
 
 
 def _find(series: list[SeriesInfo], word: str) -> SeriesInfo | None:
@@ -64,8 +82,9 @@ def _target(series: list[SeriesInfo]) -> SeriesInfo | None:
     return _find(series, "cpu") or _find(series, "mem")
 
 
-def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], forecast: ForecastRow | None) -> None:
-    newest = {s.series_id: store.watermark(s.series_id) for s in series}
+def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], forecast: ForecastRow | None,
+           watermarks: dict[str, datetime]) -> None:
+    newest = {s.series_id: watermarks.get(s.series_id) for s in series}
     stamps = [t for t in newest.values() if t is not None]
     entry.last_data_at = max(stamps) if stamps else None
     cpu, memory = _find(series, "cpu"), _find(series, "mem")
@@ -79,6 +98,26 @@ def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], fore
         means = [p.mean for p in forecast.points if p.ts < first + FORECAST_WINDOW]
         entry.forecast_peak_14d = max(means) if means else None
         entry.forecast_metric = target.metric
+
+
+_SERIES_CACHE: dict[str, tuple[float, dict[str, list[SeriesInfo]]]] = {}
+SERIES_TTL_SECONDS = 60.0  # a new resource's series show on the fleet page at most this late
+
+
+def _series_by_resource(store: MetricStore) -> dict[str, list[SeriesInfo]]:
+    """Every stored series by resource, listed again at most once a minute: the list only grows when a resource
+    or a metric is added, while the page is read many times a minute."""
+    key, now = repr(store), time.monotonic()
+    with _P95_LOCK:
+        cached = _SERIES_CACHE.get(key)
+    if cached is not None and now - cached[0] < SERIES_TTL_SECONDS:
+        return cached[1]
+    by_resource: dict[str, list[SeriesInfo]] = {}
+    for info in store.series():
+        by_resource.setdefault(info.resource_id, []).append(info)
+    with _P95_LOCK:
+        _SERIES_CACHE[key] = (now, by_resource)
+    return by_resource
 
 
 def _matches_tag(tags: dict[str, str] | None, tag: str) -> bool:
@@ -115,9 +154,7 @@ def list_fleet(
             raise FleetQueryError(f"no resource here has the tag {key!r}: known tag keys are {shown}")
         stmt = stmt.where(ResourceRow.id.in_([pk for pk, tags in tagged if _matches_tag(tags, tag)]))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    by_resource: dict[str, list[SeriesInfo]] = {}
-    for info in store.series():
-        by_resource.setdefault(info.resource_id, []).append(info)
+    by_resource = _series_by_resource(store)
 
     def fill(rows: list[ResourceRow]) -> list[FleetEntry]:
         entries = [FleetEntry(r) for r in rows]
@@ -131,11 +168,12 @@ def list_fleet(
         }
         targets = {r.resource_id: _target(by_resource.get(r.resource_id, [])) for r in rows}
         forecasts = served_forecasts(session, [t.series_id for t in targets.values() if t], "mean")
+        newest = store.watermarks([i.series_id for r in rows for i in by_resource.get(r.resource_id, [])])
         for e in entries:
             e.open_recommendations = int(counts.get(e.resource.id, 0))
             target = targets[e.resource.resource_id]
             _usage(store, e, by_resource.get(e.resource.resource_id, []),
-                   forecasts.get(target.series_id) if target else None)
+                   forecasts.get(target.series_id) if target else None, newest)
         return entries
 
     offset = (page - 1) * size

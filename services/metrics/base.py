@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,6 +96,11 @@ class MetricStore(ABC):
     @abstractmethod
     def watermark(self, series_id: str) -> datetime | None:
         """Timestamp of the newest stored sample, or None."""
+
+    def watermarks(self, series_ids: Sequence[str]) -> dict[str, datetime]:
+        """watermark() of many series, by id (series without a sample left out). Stores answer it in one query."""
+        found = {sid: self.watermark(sid) for sid in series_ids}
+        return {sid: ts for sid, ts in found.items() if ts is not None}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -191,6 +191,21 @@ class InfluxMetricStore(MetricStore):
         self._ensure_database()
         newest = self._newest(series_id)
         return None if newest is None else datetime.fromtimestamp(newest, UTC)
+
+    def watermarks(self, series_ids: Sequence[str]) -> dict[str, datetime]:
+        if not series_ids:
+            return {}
+        self._ensure_database()
+        either = " OR ".join(f"{quote_ident('series_id')} = {quote_literal(sid)}" for sid in sorted(set(series_ids)))
+        query = (f'SELECT LAST("value") FROM {quote_ident(MEASUREMENT)} WHERE {either} '
+                 f'GROUP BY {quote_ident("series_id")}')
+        found: dict[str, datetime] = {}
+        for entry in self._query(query):
+            sid = (entry.get("tags") or {}).get("series_id")
+            rows = entry.get("values") or []
+            if sid and rows:
+                found[sid] = datetime.fromtimestamp(int(rows[-1][0]), UTC)
+        return found
 
     def _newest(self, series_id: str) -> int | None:
         where = f"{quote_ident('series_id')} = {quote_literal(series_id)}"

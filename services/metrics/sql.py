@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, Table, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -209,6 +209,21 @@ class SqlMetricStore(MetricStore):
         except SQLAlchemyError as exc:
             raise self._error("read the watermark", exc) from exc
         return None if newest is None else datetime.fromtimestamp(int(newest), UTC)
+
+    def watermarks(self, series_ids: Sequence[str]) -> dict[str, datetime]:
+        if not series_ids:
+            return {}
+        query = text(
+            # one index probe per series (the max of (series_pk, ts)), not a scan of their points
+            "SELECT s.series_id, (SELECT MAX(p.ts) FROM metric_points AS p WHERE p.series_pk = s.id) "
+            "FROM series AS s WHERE s.series_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query, {"ids": sorted(set(series_ids))}).all()
+        except SQLAlchemyError as exc:
+            raise self._error("read the watermarks", exc) from exc
+        return {sid: datetime.fromtimestamp(int(newest), UTC) for sid, newest in rows if newest is not None}
 
     def close(self) -> None:
         self._engine.dispose()

@@ -225,6 +225,15 @@ def test_watermark_is_the_newest_sample(store: MetricStore) -> None:
     assert store.watermark("i-other/cpu_utilization") is None
 
 
+def test_watermarks_of_many_series_in_one_call(store: MetricStore) -> None:
+    memory = SeriesRef("i-0a1", "memory_utilization", "percent", {"provider": "aws", "region": "eu-west-1"})
+    store.write([batch(CPU, [T0 + 300, T0 + 60], [1.0, 2.0]), batch(memory, [T0 + 600, T0 + 1200], [5.0, 6.0])])
+    wanted = [CPU.series_id, memory.series_id, "i-other/cpu_utilization"]
+    assert store.watermarks(wanted) == {CPU.series_id: at(T0 + 300), memory.series_id: at(T0 + 1200)}
+    assert store.watermarks(wanted) == {sid: ts for sid in wanted if (ts := store.watermark(sid)) is not None}
+    assert store.watermarks([]) == {}
+
+
 def test_a_million_points_round_trip(store: MetricStore, store_url: str) -> None:
     n, every = 1_000_000, 10
     ts = T0 + every * np.arange(n, dtype=np.int64)
