@@ -294,10 +294,17 @@ def beat() -> None:
 def demo(
     port: Annotated[int | None, typer.Option(help="Default HEADROOM_API_PORT")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start API, worker and beat")] = True,
+    resources: Annotated[int | None, typer.Option(min=1, max=100_000, help="Demo fleet size; default "
+                                                  "HEADROOM_PROVIDERS__DEMO__RESOURCES (40)")] = None,
 ) -> None:
     """Everything on one machine: migrate, load the demo, train, then serve API + worker + beat."""
+    import os
+
     from cli.demo import run_demo
 
+    if resources is not None:  # the collect, train and serve steps run as child processes: they read it from here
+        os.environ["HEADROOM_PROVIDERS__DEMO__RESOURCES"] = str(resources)
+        get_settings.cache_clear()
     run_demo(_settings(), port=port, serve=serve_after, console=out)
 
 

@@ -20,7 +20,7 @@ SourceName = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$", 
 
 class DemoSourceSettings(BaseModel):
     enabled: bool = Field(True, description="Load the synthetic demo fleet.")
-    resources: int = Field(40, ge=1, le=5000, description="How many demo resources to generate.")
+    resources: int = Field(40, ge=1, le=100_000, description="How many demo resources to generate.")
     days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
     step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
     seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")

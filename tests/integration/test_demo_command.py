@@ -28,13 +28,13 @@ def test_demo_trains_serves_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")} | {
         "HEADROOM_DATA_DIR": str(data),
         "HEADROOM_CONFIG_DIR": str(tmp_path / "no-config"),
-        "HEADROOM_PROVIDERS__DEMO__RESOURCES": str(RESOURCES),
         "HEADROOM_PROVIDERS__DEMO__DAYS": "4",
     }
     port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--port", str(port)], env=env,
+        demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--port", str(port),
+                                 "--resources", str(RESOURCES)], env=env,
                                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: "Headroom is running" in log.read_text() or demo.poll() is not None,

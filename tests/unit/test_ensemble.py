@@ -184,3 +184,21 @@ def test_members_warm_start_from_their_own_state(name: str, hourly: pd.Series) -
         assert gap.max() < 0.05 * spread
     else:  # the chosen model form is reused, not searched again
         assert warm.fit_state() == state
+
+
+def test_global_nn_windows_stay_bounded_on_a_large_fleet() -> None:
+    """However many series, at most 2 x MAX_WINDOWS windows are built (then MAX_WINDOWS kept), each series giving
+    some; a small fleet keeps every window of every series."""
+    pytest.importorskip("tensorflow")
+    from ml_engine.nn import MAX_WINDOWS, GlobalNN
+
+    index = pd.date_range("2026-11-01", periods=15 * 24, freq="h", tz="UTC")
+    rng = np.random.default_rng(3)
+    fleet = [pd.Series(50 + 10 * np.sin(np.arange(index.size) / 3.8) + rng.normal(0, 1, index.size), index=index)
+             for _ in range(400)]
+    network = GlobalNN(season_length=24)
+    per_series = index.size - network.window - 24 + 1
+    x, t = network.windows(fleet)
+    assert len(x) == len(t) == MAX_WINDOWS and 400 * per_series > 2 * MAX_WINDOWS
+    small_x, _ = network.windows(fleet[:3])
+    assert len(small_x) == 3 * per_series  # nothing dropped below the cap
