@@ -1,8 +1,8 @@
 """The SRE fleet table: resources with CPU/memory p95 over 7 days, forecast peak over 14 days and last data.
 
 Inventory columns sort and paginate in SQL, and usage is computed for the page only, with a fixed number of
-database queries whatever the fleet's or the page's size (the forecasts of a page come in one batch). Sorting by a usage
-column needs it for every matching resource, so that is refused above MAX_COMPUTED_SORT resources.
+database queries whatever the fleet's or the page's size (the forecasts of a page come in one batch). Sorting by
+a usage column needs it for every matching resource, so that is refused above MAX_COMPUTED_SORT resources.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class FleetEntry:
 
 
 _P95_CACHE: OrderedDict[tuple[str, str, datetime], float | None] = OrderedDict()
-_P95_LOCK = threading.Lock()
+_CACHE_LOCK = threading.Lock()  # both caches: the API answers pages on several threads
 P95_CACHE_SIZE = 100_000  # series; about 10 MB
 
 
@@ -59,14 +59,14 @@ def _p95_last_week(store: MetricStore, series_id: str, newest: datetime) -> floa
     """The p95 of the week before a series' newest sample. A page is read far more often than a series gets a new
     sample, so the answer is kept per (store, series, newest sample): never stale, read again once data arrives."""
     key = (repr(store), series_id, newest)
-    with _P95_LOCK:  # the API answers pages on several threads
+    with _CACHE_LOCK:
         if key in _P95_CACHE:
             _P95_CACHE.move_to_end(key)
             return _P95_CACHE[key]
     values = store.read(series_id, newest - USAGE_WINDOW, newest + timedelta(seconds=1)).to_numpy()
     values = np.sort(values[np.isfinite(values)])
     p95 = float(values[nearest_rank_index(values.size, 95)]) if values.size else None
-    with _P95_LOCK:
+    with _CACHE_LOCK:
         _P95_CACHE[key] = p95
         while len(_P95_CACHE) > P95_CACHE_SIZE:
             _P95_CACHE.popitem(last=False)
@@ -108,14 +108,14 @@ def _series_by_resource(store: MetricStore) -> dict[str, list[SeriesInfo]]:
     """Every stored series by resource, listed again at most once a minute: the list only grows when a resource
     or a metric is added, while the page is read many times a minute."""
     key, now = repr(store), time.monotonic()
-    with _P95_LOCK:
+    with _CACHE_LOCK:
         cached = _SERIES_CACHE.get(key)
     if cached is not None and now - cached[0] < SERIES_TTL_SECONDS:
         return cached[1]
     by_resource: dict[str, list[SeriesInfo]] = {}
     for info in store.series():
         by_resource.setdefault(info.resource_id, []).append(info)
-    with _P95_LOCK:
+    with _CACHE_LOCK:
         _SERIES_CACHE[key] = (now, by_resource)
     return by_resource
 

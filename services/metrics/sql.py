@@ -199,16 +199,7 @@ class SqlMetricStore(MetricStore):
         return sorted((i for i in infos if series_matches(i, wanted)), key=lambda i: i.series_id)
 
     def watermark(self, series_id: str) -> datetime | None:
-        query = text(
-            "SELECT MAX(p.ts) FROM metric_points AS p JOIN series AS s ON s.id = p.series_pk "
-            "WHERE s.series_id = :series_id"
-        )
-        try:
-            with self._engine.connect() as conn:
-                newest = conn.execute(query, {"series_id": series_id}).scalar()
-        except SQLAlchemyError as exc:
-            raise self._error("read the watermark", exc) from exc
-        return None if newest is None else datetime.fromtimestamp(int(newest), UTC)
+        return self.watermarks([series_id]).get(series_id)
 
     def watermarks(self, series_ids: Sequence[str]) -> dict[str, datetime]:
         if not series_ids:
@@ -222,7 +213,7 @@ class SqlMetricStore(MetricStore):
             with self._engine.connect() as conn:
                 rows = conn.execute(query, {"ids": sorted(set(series_ids))}).all()
         except SQLAlchemyError as exc:
-            raise self._error("read the watermarks", exc) from exc
+            raise self._error("read the watermark", exc) from exc
         return {sid: datetime.fromtimestamp(int(newest), UTC) for sid, newest in rows if newest is not None}
 
     def close(self) -> None:
