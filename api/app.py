@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from api.routers import (
     users,
 )
 from api.telemetry import install_telemetry
+from services.logs import configure_logging
 from services.settings import Settings, get_settings
 
 OPENAPI_URL = "/api/openapi.json"
@@ -72,6 +74,18 @@ def _mount_dashboard(app: FastAPI, dist: Path) -> None:
         if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
             return FileResponse(candidate)
         return FileResponse(index)
+
+
+def serve_app() -> FastAPI:
+    """The factory `headroom serve` runs in each API process (one, or --workers of them): logging, then the app."""
+    settings = get_settings()
+    configure_logging(settings)  # text or JSON with request ids; the API logs each request itself
+    app = create_app(settings)
+    # what is loaded by now lives as long as the process: keep it out of the collector's full passes, which would
+    # otherwise walk every module, class and function object now and then, pausing every request in flight
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +20,10 @@ PRINCIPAL_SCOPE_KEY = "headroom.principal"  # a Principal, an AuthError, or abse
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 UNLIMITED_PATHS = {"/api/health", "/api/ready"}  # probes every few seconds from the orchestrator
 UPLOAD_PATHS = {"/api/forecasts/adhoc"}
+# Token checks run on threads of their own, at most this many at once per process. On the shared thread pool, a
+# burst of them waiting for a database connection would take every thread, while the requests holding the
+# connections wait for a thread to finish: a deadlock broken only by the pool's 30 s timeout (api.deps).
+GATE_THREADS = 4
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers around the uploaded file
 MISSING_TOKEN = ("missing bearer token: send 'Authorization: Bearer hdr_…' (create one with "  # noqa: S105
                  "`headroom token create`)")
@@ -62,6 +67,7 @@ class ApiGate:
         self.app = app
         self.settings = settings
         self.limiter = RateLimiter(settings.limits, settings.broker_url)
+        self._threads: CapacityLimiter | None = None  # made on first use, inside the event loop
 
     def _body_limit(self, path: str) -> tuple[int, str]:
         if path in UPLOAD_PATHS:
@@ -98,7 +104,9 @@ class ApiGate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = await run_in_threadpool(self._admit, scope, headers)
+        if self._threads is None:
+            self._threads = CapacityLimiter(GATE_THREADS)
+        refusal = await anyio.to_thread.run_sync(self._admit, scope, headers, limiter=self._threads)
         if refusal is None and scope["method"] in BODY_METHODS:
             refusal = self._refuse_body(scope, headers)
         if refusal is not None:

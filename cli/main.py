@@ -252,16 +252,19 @@ def config() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default HEADROOM_API_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default HEADROOM_API_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="API processes; default HEADROOM_API_WORKERS", min=1, max=64)]
+    = None,
 ) -> None:
-    """Serve the API and the dashboard."""
+    """Serve the API and the dashboard (several processes on one port with --workers)."""
     import uvicorn
 
     from services.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings)  # text or JSON with request ids; the API logs each request itself
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
-                log_level=settings.log_level.lower(), log_config=None, access_log=False)
+    uvicorn.run("api.app:serve_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
+                workers=workers or settings.api_workers, log_level=settings.log_level.lower(), log_config=None,
+                access_log=False)
 
 
 @cli.command()

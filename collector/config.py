@@ -28,6 +28,10 @@ class DemoSourceSettings(BaseModel):
         False, description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
         "deployment with an HPA (their plans show under autoscaling).",
     )
+    every_metric: bool = Field(
+        False, description="Every machine reports all five metrics (CPU, memory, disk, network in and out) instead of "
+        "2-4 by its kind: 5 series per resource, as the scale benchmark's 10,000 resources and 50,000 series.",
+    )
 
 
 class FilesSourceSettings(BaseModel):

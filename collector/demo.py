@@ -75,7 +75,8 @@ class DemoCollector(Collector):
         self.end = now_s - now_s % self.step  # history is [start, end)
         self.start = self.end - settings.days * DAY
         self.now = datetime.fromtimestamp(self.end, UTC)
-        self.fleet: list[DemoMachine] = build_fleet(settings.resources, settings.seed, catalog)
+        self.fleet: list[DemoMachine] = build_fleet(settings.resources, settings.seed, catalog,
+                                                          every_metric=settings.every_metric)
         self.groups: tuple[DemoGroup, ...] = DEMO_GROUPS if settings.scalable_groups else ()
 
     # -- resources -------------------------------------------------------------------------------------
@@ -172,10 +173,11 @@ class DemoCollector(Collector):
             low = 30.0 + 15.0 * p["disk_low"]
             out["disk_utilization"] = low + 30.0 * fill + 0.3 * noise["disk_utilization"]
         rounded = {k: np.round(np.clip(v, 0.0, 100.0), 3) for k, v in out.items()}
-        if "network_in_bytes" in m.metrics:
-            rate = 2e5 + 4e6 * p["network"]  # bytes per second at full load
-            load = 0.05 + np.clip(cpu, 0.0, 100.0) / 100.0
-            rounded["network_in_bytes"] = np.round(rate * self.step * load * np.exp(0.2 * noise["network_in_bytes"]))
+        rate = 2e5 + 4e6 * p["network"]  # bytes per second at full load
+        load = 0.05 + np.clip(cpu, 0.0, 100.0) / 100.0
+        for metric, share in (("network_in_bytes", 1.0), ("network_out_bytes", 0.6)):  # answers are smaller
+            if metric in m.metrics:
+                rounded[metric] = np.round(share * rate * self.step * load * np.exp(0.2 * noise[metric]))
         return rounded
 
     def _cpu_memory(

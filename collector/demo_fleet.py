@@ -92,6 +92,7 @@ SERVICES = {  # behaviour -> (team, service) choices
     "batch": (("data", "etl-nightly"), ("ml", "model-training")),
 }
 ENV_SHORT = {"production": "prod", "staging": "stg", "dev": "dev"}
+EVERY_METRIC = ("cpu_utilization", "memory_utilization", "disk_utilization", "network_in_bytes", "network_out_bytes")
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class DemoMachine:
         return tags
 
 
-def build_fleet(count: int, seed: int, catalog: Catalog) -> list[DemoMachine]:
+def build_fleet(count: int, seed: int, catalog: Catalog, *, every_metric: bool = False) -> list[DemoMachine]:
     """`count` machines, the same ones every time for the same seed and catalog."""
     rng = np.random.default_rng([seed, 20240501])
     saturating = [i for i in range(count) if CYCLE[i % len(CYCLE)][0].startswith("saturating")]
@@ -145,6 +146,8 @@ def build_fleet(count: int, seed: int, catalog: Catalog) -> list[DemoMachine]:
         has_network = behaviour in ("web", "api", "saturating_cpu", "database") or rng.random() < 0.2
         metrics: tuple[str, ...] = ("cpu_utilization", "memory_utilization")
         metrics += ("disk_utilization",) * has_disk + ("network_in_bytes",) * has_network
+        if every_metric:  # drawn as above all the same, so the fleet is the same fleet with more series
+            metrics = EVERY_METRIC
         phase = (saturating.index(i) / len(saturating) + 0.37) % 1.0 if i in saturating else 0.0
         fleet.append(
             DemoMachine(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services.db.models import ApiTokenRow, AuthPolicyRow, UserRow
 
@@ -139,13 +139,20 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
     """The principal behind a bearer token, or AuthError saying why not."""
     if not token.startswith(TOKEN_PREFIX):
         raise AuthError("malformed token: Headroom tokens start with 'hdr_'; create one with `headroom token create`")
-    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token)))
+    # one query on every request: the token, its user and the admins' maximum lifetime
+    found = session.execute(
+        select(ApiTokenRow, AuthPolicyRow.max_token_ttl_days)
+        .outerjoin(AuthPolicyRow, AuthPolicyRow.id == 1)
+        .options(joinedload(ApiTokenRow.user))
+        .where(ApiTokenRow.token_hash == hash_token(token))
+    ).first()
     now = now or datetime.now(UTC)
-    if row is None:
+    if found is None:
         raise AuthError("unknown token: it may have been mistyped; create one with `headroom token create`")
+    row, max_days = found
     if row.revoked_at is not None:
         raise AuthError(f"token {row.prefix}… was revoked; ask an admin for a new one")
-    limit = max_token_ttl(session)
+    limit = timedelta(days=max_days) if max_days else None
     expires = min((t for t in (row.expires_at, limit and row.created_at + limit) if t), default=None)
     if expires is not None and expires <= now:
         raise AuthError(f"token {row.prefix}… expired on {expires:%Y-%m-%d}; ask an admin for a new one")

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.db.models import ForecastRow, RecommendationRow, ResourceRow
+from services.db.models import ForecastPointRow, ForecastRow, RecommendationRow, ResourceRow
 from services.forecasting.registry import served_forecasts
 from services.metrics import MetricStore
 from services.metrics.base import SeriesInfo, nearest_rank_index
@@ -82,7 +82,72 @@ def _target(series: list[SeriesInfo]) -> SeriesInfo | None:
     return _find(series, "cpu") or _find(series, "mem")
 
 
-def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], forecast: ForecastRow | None,
+_PEAK_CACHE: OrderedDict[tuple[str, int], float | None] = OrderedDict()
+PEAK_CACHE_SIZE = 100_000  # forecasts; a stored forecast never changes, so its peak is kept by (database, id)
+
+
+def _forecast_peaks(session: Session, forecasts: list[ForecastRow]) -> dict[int, float | None]:
+    """The highest mean in the first FORECAST_WINDOW of each forecast, by forecast id: from the cache, and the
+    others in one query of two columns (no point objects)."""
+    db = str(session.get_bind().engine.url)
+    with _CACHE_LOCK:
+        peaks = {f.id: _PEAK_CACHE[(db, f.id)] for f in forecasts if (db, f.id) in _PEAK_CACHE}
+    missing = [f.id for f in forecasts if f.id not in peaks]
+    if missing:
+        points: dict[int, list[tuple[datetime, float]]] = {i: [] for i in missing}
+        for fid, ts, mean in session.execute(select(ForecastPointRow.forecast_id, ForecastPointRow.ts,
+                                                    ForecastPointRow.mean)
+                                             .where(ForecastPointRow.forecast_id.in_(missing))):
+            points[fid].append((ts, mean))
+        for fid, found in points.items():
+            first = min((ts for ts, _ in found), default=None)
+            means = [m for ts, m in found if first is not None and ts < first + FORECAST_WINDOW]
+            peaks[fid] = max(means) if means else None
+        with _CACHE_LOCK:
+            for fid in missing:
+                _PEAK_CACHE[(db, fid)] = peaks[fid]
+            while len(_PEAK_CACHE) > PEAK_CACHE_SIZE:
+                _PEAK_CACHE.popitem(last=False)
+    return peaks
+
+
+_WATERMARK_CACHE: dict[tuple[str, str], tuple[float, datetime | None]] = {}
+WATERMARK_TTL_SECONDS = 30.0  # "last data" may show up to this late; collection runs every few minutes
+
+
+def _watermarks(store: MetricStore, series_ids: list[str]) -> dict[str, datetime]:
+    """The newest sample of each series, asked of the store at most once per WATERMARK_TTL_SECONDS (one query for
+    all the series the cache does not hold): a page is read many times between two collection rounds."""
+    key, now = repr(store), time.monotonic()
+    found: dict[str, datetime] = {}
+    missing = []
+    with _CACHE_LOCK:
+        for sid in series_ids:
+            cached = _WATERMARK_CACHE.get((key, sid))
+            if cached is not None and now - cached[0] < WATERMARK_TTL_SECONDS:
+                if cached[1] is not None:
+                    found[sid] = cached[1]
+            else:
+                missing.append(sid)
+    if missing:
+        fresh = store.watermarks(missing)
+        found |= fresh
+        with _CACHE_LOCK:
+            if len(_WATERMARK_CACHE) > P95_CACHE_SIZE:
+                _WATERMARK_CACHE.clear()
+            for sid in missing:
+                _WATERMARK_CACHE[(key, sid)] = (now, fresh.get(sid))
+    return found
+
+
+def clear_caches() -> None:
+    """Forget every cached p95, peak, watermark and series list (tests that count queries from a cold start)."""
+    with _CACHE_LOCK:
+        for cache in (_P95_CACHE, _PEAK_CACHE, _WATERMARK_CACHE, _SERIES_CACHE):
+            cache.clear()
+
+
+def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], peak: float | None,
            watermarks: dict[str, datetime]) -> None:
     newest = {s.series_id: watermarks.get(s.series_id) for s in series}
     stamps = [t for t in newest.values() if t is not None]
@@ -93,31 +158,44 @@ def _usage(store: MetricStore, entry: FleetEntry, series: list[SeriesInfo], fore
         if info and when:
             setattr(entry, attr, _p95_last_week(store, info.series_id, when))
     target = _target(series)
-    if target and forecast and forecast.points:
-        first = min(p.ts for p in forecast.points)
-        means = [p.mean for p in forecast.points if p.ts < first + FORECAST_WINDOW]
-        entry.forecast_peak_14d = max(means) if means else None
+    if target and peak is not None:
+        entry.forecast_peak_14d = peak
         entry.forecast_metric = target.metric
 
 
 _SERIES_CACHE: dict[str, tuple[float, dict[str, list[SeriesInfo]]]] = {}
-SERIES_TTL_SECONDS = 60.0  # a new resource's series show on the fleet page at most this late
+_SERIES_REFRESH = threading.Lock()  # one listing at a time: the others keep answering from the previous one
+SERIES_TTL_SECONDS = 60.0  # a new resource's series show on the fleet page at most about this late
 
 
 def _series_by_resource(store: MetricStore) -> dict[str, list[SeriesInfo]]:
-    """Every stored series by resource, listed again at most once a minute: the list only grows when a resource
-    or a metric is added, while the page is read many times a minute."""
-    key, now = repr(store), time.monotonic()
+    """Every stored series by resource, listed again about once a minute: the list only grows when a resource or a
+    metric is added, while the page is read many times a minute. A listing of 50,000 series takes seconds, so only
+    one request lists them again; the others meanwhile answer from the previous list (single flight)."""
+    key = repr(store)
     with _CACHE_LOCK:
         cached = _SERIES_CACHE.get(key)
-    if cached is not None and now - cached[0] < SERIES_TTL_SECONDS:
+    if cached is not None and time.monotonic() - cached[0] < SERIES_TTL_SECONDS:
         return cached[1]
-    by_resource: dict[str, list[SeriesInfo]] = {}
-    for info in store.series():
-        by_resource.setdefault(info.resource_id, []).append(info)
-    with _CACHE_LOCK:
-        _SERIES_CACHE[key] = (now, by_resource)
-    return by_resource
+    if cached is not None and not _SERIES_REFRESH.acquire(blocking=False):
+        return cached[1]  # another request is listing them
+    if cached is None:
+        _SERIES_REFRESH.acquire()  # the first listing: every request waits for it
+        with _CACHE_LOCK:
+            cached = _SERIES_CACHE.get(key)
+        if cached is not None and time.monotonic() - cached[0] < SERIES_TTL_SECONDS:
+            _SERIES_REFRESH.release()
+            return cached[1]  # listed while this one waited
+    try:
+        started = time.monotonic()
+        by_resource: dict[str, list[SeriesInfo]] = {}
+        for info in store.series():
+            by_resource.setdefault(info.resource_id, []).append(info)
+        with _CACHE_LOCK:
+            _SERIES_CACHE[key] = (started, by_resource)
+        return by_resource
+    finally:
+        _SERIES_REFRESH.release()
 
 
 def _matches_tag(tags: dict[str, str] | None, tag: str) -> bool:
@@ -167,13 +245,15 @@ def list_fleet(
             )
         }
         targets = {r.resource_id: _target(by_resource.get(r.resource_id, [])) for r in rows}
-        forecasts = served_forecasts(session, [t.series_id for t in targets.values() if t], "mean")
-        newest = store.watermarks([i.series_id for r in rows for i in by_resource.get(r.resource_id, [])])
+        forecasts = served_forecasts(session, [t.series_id for t in targets.values() if t], "mean", with_points=False)
+        peaks = _forecast_peaks(session, list(forecasts.values()))
+        newest = _watermarks(store, [i.series_id for r in rows for i in by_resource.get(r.resource_id, [])])
         for e in entries:
             e.open_recommendations = int(counts.get(e.resource.id, 0))
             target = targets[e.resource.resource_id]
-            _usage(store, e, by_resource.get(e.resource.resource_id, []),
-                   forecasts.get(target.series_id) if target else None, newest)
+            forecast = forecasts.get(target.series_id) if target else None
+            _usage(store, e, by_resource.get(e.resource.resource_id, []), peaks.get(forecast.id) if forecast else None,
+                   newest)
         return entries
 
     offset = (page - 1) * size

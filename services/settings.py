@@ -171,6 +171,7 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(1, ge=1, le=64, description="API processes `headroom serve` runs on the one port.")
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
     collect_interval_minutes: int = Field(5, ge=1, le=1440, description="Beat period of collection.")
     token_ttl_days: int = Field(90, ge=1, le=3650, description="Default lifetime of an API token.")

@@ -393,3 +393,29 @@ def start_influxdb() -> InfluxServer:
         managed.stop()
         raise
     return InfluxServer(http_port, user, password, managed=managed)
+
+
+# -- the API -----------------------------------------------------------------------------------------
+@contextmanager
+def headroom_serve(settings: dict[str, str], log: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`headroom serve --port <free> [args]` with HEADROOM_* `settings` (none inherited); yields its URL and process
+    once /api/health answers, and stops it afterwards."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")} | settings
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("headroom")), "serve", "--port", str(port), *args],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://{LOCALHOST}:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, what=f"headroom serve {' '.join(args)}", timeout=90, log=log)
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Subquery, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from services.db.models import ForecastPointRow, ForecastRow, ModelVersionRow, utcnow
@@ -322,26 +322,37 @@ def write_forecast(
     return int(forecast_id)
 
 
-def served_forecasts(session: Session, series_ids: Sequence[str], stat: str, *,
-                     with_points: bool = True) -> dict[str, ForecastRow]:
-    """The forecast each series serves, by series id, in one query (two with the points) whatever their number:
-    per series, the newest forecast made by its active version; if none (no registry entry, or an old database),
-    the newest stored one."""
-    if not series_ids:
-        return {}
+def _served_ranks(series_ids: Sequence[str], stat: str) -> Subquery:
+    """Each forecast of the series ranked per series: 1 is the one it serves, the newest made by its active version;
+    if none (no registry entry, or an old database), the newest stored one."""
     unserved = case((ModelVersionRow.status == "active", 0), else_=1)
     rank = func.row_number().over(partition_by=ForecastRow.series_id,
                                   order_by=(unserved, ForecastRow.as_of.desc(), ForecastRow.id.desc()))
-    ranked = (
-        select(ForecastRow.id, rank.label("rank"))
+    return (
+        select(ForecastRow.id, ForecastRow.series_id, rank.label("rank"))
         .outerjoin(ModelVersionRow, ModelVersionRow.id == ForecastRow.model_version_id)
         .where(ForecastRow.series_id.in_(sorted(set(series_ids))), ForecastRow.stat == stat)
         .subquery()
     )
+
+
+def served_forecasts(session: Session, series_ids: Sequence[str], stat: str, *,
+                     with_points: bool = True) -> dict[str, ForecastRow]:
+    """The forecast each series serves, by series id, in one query (two with the points) whatever their number."""
+    if not series_ids:
+        return {}
+    ranked = _served_ranks(series_ids, stat)
     query = select(ForecastRow).join(ranked, ranked.c.id == ForecastRow.id).where(ranked.c.rank == 1)
     if with_points:
         query = query.options(selectinload(ForecastRow.points))
     return {row.series_id: row for row in session.scalars(query)}
+
+
+def served_forecast_id(session: Session, series_id: str, stat: str) -> int | None:
+    """The id of the forecast a series serves, or None: one indexed query and no row object (a cache's check)."""
+    ranked = _served_ranks([series_id], stat)
+    found: int | None = session.scalar(select(ranked.c.id).where(ranked.c.rank == 1))
+    return found
 
 
 def served_forecast(session: Session, series_id: str, stat: str, *, with_points: bool = True) -> ForecastRow | None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from api.app import create_app
+from api.schemas import ForecastRead
 from collector.records import Resource, SampleBatch, SeriesRef
 from services.auth import create_token, ensure_user, revoke_token
 from services.db.engine import session_scope
@@ -248,3 +249,31 @@ def test_last_used_is_recorded_to_the_minute_so_reads_do_not_write_every_time(en
     with session_scope(url) as session:
         row = session.scalars(select(ApiTokenRow).where(ApiTokenRow.name == "viewer-token")).one()
         assert row.last_used_at == first + timedelta(minutes=1, seconds=5)
+
+
+def test_a_forecast_is_rendered_once_revalidated_by_etag_and_replaced_by_the_next_training(env: Env) -> None:
+    from services.forecasting.training import train_all
+
+    q = {"series_id": "i-000/cpu_utilization"}
+    store = open_metric_store(env.settings.metrics_url)
+    try:
+        train_all(as_of=date(2026, 10, 6), metric_store=store, db_url=env.settings.database_url,
+                  settings=env.settings.forecasting)
+        first = env.client.get("/api/forecasts", params=q, headers=env.auth("viewer"))
+        again = env.client.get("/api/forecasts", params=q, headers=env.auth("viewer"))
+        assert first.status_code == again.status_code == 200 and first.content == again.content
+        assert first.headers["etag"] == again.headers["etag"] and "no-cache" in first.headers["cache-control"]
+        cache = env.client.app.state.rendered_forecasts  # type: ignore[attr-defined]
+        assert (cache.misses, cache.hits) == (1, 1)
+        unchanged = env.client.get("/api/forecasts", params=q,
+                                   headers={**env.auth("viewer"), "If-None-Match": first.headers["etag"]})
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        train_all(as_of=date(2026, 10, 7), metric_store=store, db_url=env.settings.database_url,
+                  settings=env.settings.forecasting)  # the next day's forecast replaces the served one
+    finally:
+        store.close()
+    newer = env.client.get("/api/forecasts", params=q,
+                           headers={**env.auth("viewer"), "If-None-Match": first.headers["etag"]})
+    assert newer.status_code == 200 and newer.headers["etag"] != first.headers["etag"]
+    assert newer.json()["as_of"] == "2026-10-07" and first.json()["as_of"] == "2026-10-06"
+    assert len(ForecastRead.model_validate(newer.json()).points) == env.settings.forecasting.horizon_hours

@@ -260,3 +260,19 @@ def test_a_routine_peak_is_a_nightly_job_whose_samples_reach_the_threshold_every
     assert (nightly >= 80.0).mean() > 0.9  # the job's samples touch the threshold nearly every night
     weekly = nightly.resample("W").median().iloc[1:-1]  # whole weeks
     assert weekly.max() - weekly.min() < 4.0  # and its peak does not grow (the noise of a night's maximum)
+
+
+def test_every_metric_gives_the_same_fleet_five_series_per_machine(catalog: Catalog,
+                                                                  batches: dict[str, SampleBatch]) -> None:
+    full = DemoCollector(DemoSourceSettings(every_metric=True), catalog, now=NOW)
+    more = {b.series.series_id: b for b in full.collect_metrics(NOW - timedelta(days=3), NOW)}
+    assert {b.series.resource_id for b in more.values()} == {b.series.resource_id for b in batches.values()}
+    per_machine = Counter(b.series.resource_id for b in more.values())
+    assert set(per_machine.values()) == {5}  # cpu, memory, disk, network in and out
+    for sid, b in more.items():  # the series the default fleet has are the same samples
+        if sid in batches:
+            window = batches[sid].timestamps >= b.timestamps[0]
+            np.testing.assert_array_equal(batches[sid].values[window], b.values)
+    for b in by_metric(more, "network_out_bytes").values():
+        inbound = more[f"{b.series.resource_id}/network_in_bytes"].values
+        assert (b.values >= 0).all() and 0.2 < np.median(b.values / inbound) < 1.0  # answers are smaller
