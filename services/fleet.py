@@ -113,6 +113,7 @@ def _forecast_peaks(session: Session, forecasts: list[ForecastRow]) -> dict[int,
 
 _WATERMARK_CACHE: dict[tuple[str, str], tuple[float, datetime | None]] = {}
 WATERMARK_TTL_SECONDS = 30.0  # "last data" may show up to this late; collection runs every few minutes
+WATERMARK_CACHE_SIZE = 100_000  # series; emptied whole when full (entries expire within the TTL anyway)
 
 
 def _watermarks(store: MetricStore, series_ids: list[str]) -> dict[str, datetime]:
@@ -133,7 +134,7 @@ def _watermarks(store: MetricStore, series_ids: list[str]) -> dict[str, datetime
         fresh = store.watermarks(missing)
         found |= fresh
         with _CACHE_LOCK:
-            if len(_WATERMARK_CACHE) > P95_CACHE_SIZE:
+            if len(_WATERMARK_CACHE) > WATERMARK_CACHE_SIZE:
                 _WATERMARK_CACHE.clear()
             for sid in missing:
                 _WATERMARK_CACHE[(key, sid)] = (now, fresh.get(sid))

@@ -1,4 +1,5 @@
-"""Real PostgreSQL, Redis and InfluxDB servers for tests: reuse a local one that answers, else install and start one."""
+"""Real servers for tests: PostgreSQL, Redis and InfluxDB (reuse a local one that answers, else install and start
+one), and `headroom serve` itself."""
 
 from __future__ import annotations
 
