@@ -125,6 +125,7 @@ class RefreshRead(BaseModel):
 class RunwayRead(BaseModel):
     id: int
     resource_key: str
+    resource_name: str | None = Field(None, description="The resource's name; null for a group or a budget")
     metric: str
     current: float | None
     threshold: float
@@ -144,6 +145,7 @@ class RunwayRead(BaseModel):
 
 class RunwayPage(BaseModel):
     resources: list[RunwayRead]
+    resource_total: int = Field(description="Resources' runways matching the filters, before `limit` cut the list")
     groups: list[RunwayRead]
     budgets: list[RunwayRead] = Field(description="Days until this month's spend reaches recommend.budgets")
 

@@ -207,7 +207,7 @@ def runway_command(
     from services.recommend.store import runways
 
     with db_session() as session:
-        resources, groups, budgets = runways(session, group_by=group_by, metric=metric, flagged=flagged)
+        resources, groups, budgets, _ = runways(session, group_by=group_by, metric=metric, flagged=flagged)
     rows = [{"scope": "budget", **b} for b in budgets] + [{"scope": "group", **g} for g in groups]
     rows += [{"scope": "resource", **r} for r in resources]
     emit(rows, ("scope", *RUNWAY_COLUMNS), output, title="capacity runway (days)")

@@ -18,22 +18,6 @@ AWS_SERVICES: tuple[AwsService, ...] = ("ec2", "rds", "asg", "ebs")
 SourceName = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$", description="Keys watermarks.")
 
 
-class DemoSourceSettings(BaseModel):
-    enabled: bool = Field(True, description="Load the synthetic demo fleet.")
-    resources: int = Field(40, ge=1, le=100_000, description="How many demo resources to generate.")
-    days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
-    step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
-    seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
-    scalable_groups: bool = Field(
-        False, description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
-        "deployment with an HPA (their plans show under autoscaling).",
-    )
-    every_metric: bool = Field(
-        False, description="Every machine reports all five metrics (CPU, memory, disk, network in and out) instead of "
-        "2-4 by its kind: 5 series per resource, as the scale benchmark's 10,000 resources and 50,000 series.",
-    )
-
-
 class FilesSourceSettings(BaseModel):
     name: str = SourceName
     path: Path = Field(..., description="A directory of timestamp,value CSV files, one series per file.")
@@ -49,20 +33,43 @@ class RetrySettings(BaseModel):
     max_backoff_seconds: float = Field(30.0, ge=0.0, le=600.0, description="Longest wait between attempts.")
 
 
-class CadenceSettings(BaseModel):
-    """How often the streams of a cloud source are worth asking for: billing refreshes a few times a day."""
+class StreamCadence(BaseModel):
+    """How often the inventory and billing streams are worth asking for: billing refreshes a few times a day."""
 
     inventory_interval_minutes: int = Field(60, ge=5, le=1440, description="Minutes between inventory runs.")
     cost_interval_hours: int = Field(
         6, ge=1, le=24, description="Hours between billing runs (the providers refresh billing a few times a day)."
     )
-    monthly_budget_usd: float | None = Field(
-        None, ge=0, description="API spend this source may make per month at list price; none = no limit."
-    )
 
     def stream_cadence(self) -> dict[str, timedelta]:
         return {"inventory": timedelta(minutes=self.inventory_interval_minutes),
                 "costs": timedelta(hours=self.cost_interval_hours)}  # fmt: skip
+
+
+class CadenceSettings(StreamCadence):
+    """A cloud source's cadence, and what its paid APIs may cost a month."""
+
+    monthly_budget_usd: float | None = Field(
+        None, ge=0, description="API spend this source may make per month at list price; none = no limit."
+    )
+
+
+class DemoSourceSettings(StreamCadence):
+    """The synthetic fleet; its inventory and bill are re-read at a cloud source's cadence, as the real ones are."""
+
+    enabled: bool = Field(True, description="Load the synthetic demo fleet.")
+    resources: int = Field(40, ge=1, le=100_000, description="How many demo resources to generate.")
+    days: int = Field(90, ge=2, le=730, description="Days of demo history ending now.")
+    step_minutes: int = Field(5, ge=1, le=60, description="Sampling step of demo metrics.")
+    seed: int = Field(7, description="Random seed, so the same fleet comes back every time.")
+    scalable_groups: bool = Field(
+        False, description="Add two scalable groups with a daily cycle: an Auto Scaling group and a Kubernetes "
+        "deployment with an HPA (their plans show under autoscaling).",
+    )
+    every_metric: bool = Field(
+        False, description="Every machine reports all five metrics (CPU, memory, disk, network in and out) instead of "
+        "2-4 by its kind: 5 series per resource, as the scale benchmark's 10,000 resources and 50,000 series.",
+    )
 
 
 def list_price(default: str, source: str) -> Decimal:

@@ -70,6 +70,7 @@ class DemoCollector(Collector):
     def __init__(self, settings: DemoSourceSettings, catalog: Catalog, now: datetime | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
+        self.stream_cadence = settings.stream_cadence()
         self.step = settings.step_minutes * 60
         now_s = int((now or datetime.now(UTC)).timestamp())
         self.end = now_s - now_s % self.step  # history is [start, end)

@@ -41,6 +41,7 @@ from services.recommend.outcomes import VerificationError, summary, verify
 from services.recommend.registry import RECOMMENDERS, check_kinds
 from services.recommend.store import LifecycleError, NotFoundError
 
+MAX_RUNWAY_KEYS = 200
 GROUP_PATTERN = f"^({'|'.join(GROUP_FIELDS)}|tag:.+)$"
 router = APIRouter(tags=["recommendations"])
 
@@ -210,16 +211,25 @@ def read_runway(
     ] = None,
     metric: str | None = None,
     flagged: Annotated[bool, Query(description="Only runways shorter than the procurement lead time")] = False,
-    resource: Annotated[str | None, Query(max_length=400)] = None,
+    resource: Annotated[str | None, Query(max_length=400, description="Resources whose key contains this")] = None,
+    resource_key: Annotated[
+        list[str] | None, Query(max_length=MAX_RUNWAY_KEYS, description="Only these resources (provider:resource_id); "
+                                f"repeat for up to {MAX_RUNWAY_KEYS}, the rows of one fleet page")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many of each kind, most severe first")]
+    = None,
 ) -> RunwayPage:
-    """P50/P90 days until each threshold, per resource, per group and per budget, from the last refresh."""
-    resources, groups, budgets = store.runways(
-        session, group_by=group_by, metric=metric, flagged=flagged, resource=resource
+    """P50/P90 days until each threshold, per resource, per group and per budget, from the last refresh, most severe
+    first."""
+    found = store.runways(
+        session, group_by=group_by, metric=metric, flagged=flagged, resource=resource, resource_keys=resource_key or (),
+        limit=limit,
     )
     return RunwayPage(
-        resources=[RunwayRead(**r) for r in resources],
-        groups=[RunwayRead(**g) for g in groups],
-        budgets=[RunwayRead(**b) for b in budgets],
+        resources=[RunwayRead(**r) for r in found.resources],
+        resource_total=found.resource_total,
+        groups=[RunwayRead(**g) for g in found.groups],
+        budgets=[RunwayRead(**b) for b in found.budgets],
     )
 
 

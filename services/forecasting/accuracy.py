@@ -7,6 +7,7 @@ its backtest, so live and backtest MASE compare directly.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -144,9 +145,17 @@ def _float(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-def accuracy_by_series(session: Session, series_id: str | None = None) -> list[Accuracy]:
-    """Live accuracy per series, statistic and model (optionally of one series)."""
-    where = (ForecastScoreRow.series_id == series_id,) if series_id else ()
+def accuracy_by_series(
+    session: Session, series_id: str | Collection[str] | None = None, *, stat: str | None = None
+) -> list[Accuracy]:
+    """Live accuracy per series, statistic and model (optionally of one series or of several, of one statistic)."""
+    where: tuple[Any, ...] = ()
+    if isinstance(series_id, str):
+        where = (ForecastScoreRow.series_id == series_id,) if series_id else ()
+    elif series_id is not None:
+        where = (ForecastScoreRow.series_id.in_(sorted(set(series_id))),)
+    if stat:
+        where = (*where, ForecastScoreRow.stat == stat)
     rows = _aggregate(session, (ForecastScoreRow.series_id, ForecastScoreRow.stat, ForecastScoreRow.model_name), where)
     return [Accuracy(key=s, stat=st, model_name=m, forecasts=int(n), points=int(p or 0), mase=_float(a),
                      coverage80=_float(c8), coverage95=_float(c9), since=d)

@@ -3,14 +3,14 @@ the words that say why, and the order the dashboard and CLI list runways in (mos
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from collector.records import series_id_for
-from services.forecasting.accuracy import accuracy_by_series
+from services.forecasting.accuracy import Accuracy, accuracy_by_series
 from services.recommend.routine import hours_text
 
 # most severe first; the rank is the index
@@ -84,30 +84,42 @@ def _accuracy_words(accuracy: LiveAccuracy | None) -> str:
     return "the forecast has been unreliable: " + ", ".join(parts)
 
 
-def live_accuracy(session: Session, resource_key: str, metric: str) -> LiveAccuracy | None:
-    """The live accuracy of the forecast behind a resource's runway (its metric's mean forecasts), if scored."""
-    resource_id = resource_key.split(":", 1)[1] if ":" in resource_key else resource_key
-    scores = [a for a in accuracy_by_series(session, series_id_for(resource_id, metric)) if a.stat == "mean"]
-    if not scores:
-        return None
+BATCH_SERIES = 500  # above this many series, read every series' scores in one query rather than an IN list
+
+
+def live_accuracies(session: Session, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], LiveAccuracy]:
+    """The live accuracy of the forecasts behind runways, by (resource key, metric): their metric's mean forecasts,
+    point-weighted over models, read in one query whatever the number of runways; unscored ones are left out."""
+    wanted = {series_id_for(key.split(":", 1)[1] if ":" in key else key, metric): (key, metric) for key, metric in keys}
+    if not wanted:
+        return {}
+    ids = wanted if len(wanted) <= BATCH_SERIES else None
+    by_series: dict[str, list[Accuracy]] = {}
+    for a in accuracy_by_series(session, ids, stat="mean"):
+        by_series.setdefault(a.key, []).append(a)
 
     def mean_of(values: list[tuple[float | None, int]]) -> float | None:
         known = [(v, max(n, 1)) for v, n in values if v is not None]
         return sum(v * n for v, n in known) / sum(n for _, n in known) if known else None
 
-    return LiveAccuracy(
-        mase=mean_of([(a.mase, a.points) for a in scores]),
-        coverage80=mean_of([(a.coverage80, a.points) for a in scores]),
-    )
+    return {
+        wanted[sid]: LiveAccuracy(
+            mase=mean_of([(a.mase, a.points) for a in scores]),
+            coverage80=mean_of([(a.coverage80, a.points) for a in scores]),
+        )
+        for sid, scores in by_series.items()
+        if sid in wanted
+    }
 
 
 def with_severity(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The runway records with their severity and its reason, most severe first, then shortest P90, P50."""
+    own = [(i["resource_key"], i["metric"]) for i in items
+           if i["metric"] and not i["resource_key"].startswith(("group:", "budget:"))]
+    accuracy = live_accuracies(session, own)
     out = []
     for item in items:
-        own = not item["resource_key"].startswith(("group:", "budget:"))
-        accuracy = live_accuracy(session, item["resource_key"], item["metric"]) if own and item["metric"] else None
-        sev = runway_severity(item, accuracy)
+        sev = runway_severity(item, accuracy.get((item["resource_key"], item["metric"])))
         out.append({**item, "severity": sev.level, "severity_reason": sev.reason, "_rank": sev.rank})
     out.sort(key=lambda i: (i["_rank"], i["p90_days"] is None, i["p90_days"] or 0.0, i["p50_days"] or 0.0))
     return [{k: v for k, v in i.items() if k != "_rank"} for i in out]

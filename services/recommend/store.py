@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.db.models import RecommendationEventRow, RecommendationRow, RecommendationSkipRow
+from services.db.models import RecommendationEventRow, RecommendationRow, RecommendationSkipRow, ResourceRow
 from services.recommend.base import Recommendation
 from services.recommend.engine import FleetRun
 from services.recommend.runway_severity import with_severity
@@ -254,6 +254,16 @@ def runway_view(row: RecommendationRow) -> dict[str, Any]:
     }
 
 
+class Runways(NamedTuple):
+    """The runways of the last refresh, each list most severe first; `resource_total` counts resources' runways
+    before `limit` cut them."""
+
+    resources: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    budgets: list[dict[str, Any]]
+    resource_total: int
+
+
 def runways(
     session: Session,
     *,
@@ -261,20 +271,31 @@ def runways(
     metric: str | None = None,
     flagged: bool = False,
     resource: str | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    resource_keys: Sequence[str] = (),
+    limit: int | None = None,
+) -> Runways:
     """(per resource, per group, per budget) runways of the last refresh with their severity, most severe first
-    (services.recommend.runway_severity); groups of `group_by` only."""
-    rows, _ = list_recommendations(session, kinds=("runway",), resource=resource, sort="id", size=1_000_000)
-    items = [runway_view(r) for r in rows]
+    (services.recommend.runway_severity); groups of `group_by` only; of the resources whose key contains `resource`
+    or is one of `resource_keys`; at most `limit` of each kind. Two queries whatever the fleet's size."""
+    query = (
+        select(RecommendationRow, ResourceRow.name)
+        .outerjoin(ResourceRow, ResourceRow.id == RecommendationRow.resource_pk)
+        .where(RecommendationRow.kind == "runway")
+    )
+    if resource:
+        query = query.where(RecommendationRow.resource_key.contains(resource, autoescape=True))
+    if resource_keys:
+        query = query.where(RecommendationRow.resource_key.in_(sorted(set(resource_keys))))
+    found = session.execute(query.order_by(RecommendationRow.resource_key, RecommendationRow.id))
+    items = [{**runway_view(row), "resource_name": name or None} for row, name in found]
     items = [i for i in items if (not metric or i["metric"] == metric) and (not flagged or i["flagged"])]
-    items.sort(key=lambda i: i["resource_key"])
     items = with_severity(session, items)
     groups = [i for i in items if i["resource_key"].startswith("group:")]
     if group_by:
         groups = [g for g in groups if g["resource_key"].startswith(f"group:{group_by}=")]
     budgets = [i for i in items if i["resource_key"].startswith("budget:")]
     resources = [i for i in items if not i["resource_key"].startswith(("group:", "budget:"))]
-    return resources, groups, budgets
+    return Runways(resources[:limit], groups[:limit], budgets[:limit], len(resources))
 
 
 VIEW_FIELDS = (

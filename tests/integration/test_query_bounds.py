@@ -1,5 +1,6 @@
-"""The fleet page and the evaluation of every alert rule issue a number of database queries that does not grow
-with the fleet: counted with SQLAlchemy's before_cursor_execute hook on fleets of 4 and of 60 resources."""
+"""The fleet page, the runways (the overview's panel and its table's rows) and the evaluation of every alert rule issue
+a number of database queries that does not grow with the fleet: counted with SQLAlchemy's before_cursor_execute hook
+on fleets of 4 and of 60 resources."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from services.alerting.admin import sync_config
 from services.alerting.state import evaluate_rule
 from services.db.engine import engine_for, session_scope
 from services.db.migrate import upgrade
-from services.db.models import AlertRuleRow, AnomalyRow, RecommendationRow, ResourceRow
+from services.db.models import AlertRuleRow, AnomalyRow, ForecastRow, ForecastScoreRow, RecommendationRow, ResourceRow
 from services.fleet import clear_caches, list_fleet
 from services.ingest.ingest import upsert_resources
 from services.metrics import open_metric_store
+from services.recommend.store import Runways, runways
 from tests.integration.test_alerting.conftest import alert_settings
 from tests.integration.test_alerting.test_end_to_end import write_forecast
 
@@ -55,7 +57,7 @@ def counted(url: str) -> Iterator[list[str]]:
 
 def fleet(tmp_path: Path, size: int) -> str:
     """size resources, each with a week of hourly CPU, a rising 7-day forecast, an open runway recommendation and
-    an open metric anomaly."""
+    an open metric anomaly; every odd resource's forecast has scored badly live (its runway is uncertain)."""
     url = f"sqlite:///{tmp_path / f'fleet-{size}.db'}"
     upgrade(url)
     ids = [f"i-{n:03d}" for n in range(size)]
@@ -82,7 +84,13 @@ def fleet(tmp_path: Path, size: int) -> str:
             session.add(RecommendationRow(resource_pk=pks[rid], resource_key=f"aws:{rid}", dedupe_key=f"runway-{rid}",
                                           kind="runway", finding="at_risk", title="cpu",
                                           current={"metric": "cpu_utilization", "threshold": 80.0},
-                                          proposed={"p50_days": 15.0, "p90_days": 10.0, "method": "trend"}))
+                                          proposed={"p50_days": 15.0, "p90_days": 10.0, "method": "trend",
+                                                    "lead_time_days": 30.0, "horizon_days": 30.0}))
+            if n % 2:
+                forecast_id = session.scalar(select(ForecastRow.id).where(ForecastRow.series_id == series))
+                session.add(ForecastScoreRow(forecast_id=forecast_id, series_id=series, stat="mean", model_name="test",
+                                             as_of=date(2026, 11, 19), points=24, horizon=168, mase=0.8,
+                                             coverage80=0.3, coverage95=0.5))
     return url
 
 
@@ -132,3 +140,30 @@ def test_evaluating_every_alert_rule_queries_do_not_grow_with_the_fleet(fleets: 
     assert found_large["cap"] == 60 and found_small["cap"] == 4  # the rules fire on every resource
     assert found_large["anom"] == 60 and found_large["runrec"] == 60
     assert count_small == count_large, (count_small, count_large)
+
+
+def runway_queries(url: str, **filters: Any) -> tuple[int, Runways]:
+    with session_scope(url) as session, counted(url) as statements:
+        found = runways(session, **filters)
+    return len(statements), found
+
+
+def test_runway_queries_do_not_grow_with_the_fleet(fleets: tuple[Path, str, str]) -> None:
+    _, small, large = fleets
+    count_small, _ = runway_queries(small)
+    count_large, every = runway_queries(large)
+    assert count_small == count_large, (count_small, count_large)
+    assert every.resource_total == len(every.resources) == 60
+    # the live accuracy of every runway's forecast is read in the same query: the badly scored half is uncertain
+    severity = {r["resource_key"]: r["severity"] for r in every.resources}
+    assert severity["aws:i-001"] == "uncertain" and severity["aws:i-002"] == "critical"
+    assert [r["severity"] for r in every.resources] == ["critical"] * 30 + ["uncertain"] * 30  # most severe first
+    assert all(r["resource_name"] == f"web-{r['resource_key'][4:]}" for r in every.resources)
+
+    count_top, top = runway_queries(large, limit=8)  # the overview's panel
+    assert top.resource_total == 60
+    assert [r["id"] for r in top.resources] == [r["id"] for r in every.resources[:8]]
+    keys = ["aws:i-003", "aws:i-042", "aws:i-999"]  # one fleet page's rows; one has no runway
+    count_rows, rows = runway_queries(large, resource_keys=keys)
+    assert sorted(r["resource_key"] for r in rows.resources) == keys[:2]
+    assert count_top == count_rows == count_large

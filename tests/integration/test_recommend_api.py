@@ -235,6 +235,13 @@ def test_runway_through_the_api_matches_the_analytic_answer(env: Env) -> None:
     assert [r["resource_key"] for r in flagged["resources"]] == ["aws:i-grow"]  # type: ignore[index]
     groups = env.get("/api/runway", group_by="environment")["groups"]  # type: ignore[index]
     assert {g["resource_key"] for g in groups} == {"group:environment=production", "group:environment=staging"}
+    # the overview asks for the few most severe, and for the runways of one fleet page's rows, never the whole fleet
+    every = env.get("/api/runway")["resources"]  # type: ignore[index]
+    top = env.get("/api/runway", limit=1)
+    assert [r["id"] for r in top["resources"]] == [every[0]["id"]]  # type: ignore[index]
+    assert top["resource_total"] == len(every) > 1 and every[0]["resource_key"] == "aws:i-grow"  # type: ignore[index]
+    rows = env.get("/api/runway", resource_key=["aws:i-grow", "aws:nowhere"])["resources"]  # type: ignore[index]
+    assert {r["resource_key"] for r in rows} == {"aws:i-grow"} and rows[0]["resource_name"]
 
 
 def test_summary_reads_the_stored_cost_forecast_and_month_to_date(env: Env) -> None:

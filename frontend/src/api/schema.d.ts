@@ -722,7 +722,8 @@ export interface paths {
         };
         /**
          * Read Runway
-         * @description P50/P90 days until each threshold, per resource, per group and per budget, from the last refresh.
+         * @description P50/P90 days until each threshold, per resource, per group and per budget, from the last refresh, most severe
+         *     first.
          */
         get: operations["read_runway_api_runway_get"];
         put?: never;
@@ -2606,6 +2607,11 @@ export interface components {
             budgets: components["schemas"]["RunwayRead"][];
             /** Groups */
             groups: components["schemas"]["RunwayRead"][];
+            /**
+             * Resource Total
+             * @description Resources' runways matching the filters, before `limit` cut the list
+             */
+            resource_total: number;
             /** Resources */
             resources: components["schemas"]["RunwayRead"][];
         };
@@ -2640,6 +2646,11 @@ export interface components {
             p90_days: number | null;
             /** Resource Key */
             resource_key: string;
+            /**
+             * Resource Name
+             * @description The resource's name; null for a group or a budget
+             */
+            resource_name?: string | null;
             /**
              * Severity
              * @description over: already past the threshold; critical: P50 inside the lead time; warning: only P90 inside it; uncertain: P90 inside it but the band is noise or the forecast's live accuracy is poor; ok: neither
@@ -7718,7 +7729,12 @@ export interface operations {
                 metric?: string | null;
                 /** @description Only runways shorter than the procurement lead time */
                 flagged?: boolean;
+                /** @description Resources whose key contains this */
                 resource?: string | null;
+                /** @description Only these resources (provider:resource_id); repeat for up to 200, the rows of one fleet page */
+                resource_key?: string[] | null;
+                /** @description At most this many of each kind, most severe first */
+                limit?: number | null;
             };
             header?: never;
             path?: never;

@@ -5,7 +5,7 @@ import { api, unwrap, type FleetRow } from "../api/client";
 import { useCapabilities } from "../capabilities";
 import { SelectFilter, TextFilter, useSeenOptions } from "../components/Filters";
 import { Link } from "../components/Link";
-import { resourceKey, RunwayPanel, runwayDays, useRunway, type RunwayLookup } from "../components/RunwayPanel";
+import { RunwayPanel, runwayDays, useRunwayLookup, useTopRunways, type RunwayLookup } from "../components/RunwayPanel";
 import { Pager } from "../components/Pager";
 import { Empty, ErrorNotice, Loading } from "../components/StateViews";
 import { DASH, fmtAgo, fmtPercent } from "../format";
@@ -54,24 +54,18 @@ export function fleetQuery(params: URLSearchParams) {
 
 export function OverviewView({ params }: { params: URLSearchParams }) {
   const { caps, ready } = useCapabilities();
-  const runway = useRunway(ready && caps.has("/api/runway"));
-  const inventory = useQuery({
-    queryKey: ["resources", "names"],
-    queryFn: () => unwrap(api.GET("/api/resources", { params: { query: { size: 500 } } })),
-    staleTime: 5 * 60_000,
-  });
-  const byKey = new Map((inventory.data?.items ?? []).map((r) => [resourceKey(r), r.name || r.resource_id]));
-  const names = (key: string) => byKey.get(key) ?? key;
+  const hasRunway = ready && caps.has("/api/runway");
+  const runway = useTopRunways(hasRunway);
   return (
     <>
       <h1 className="page-title">SRE overview</h1>
-      <RunwayPanel ready={ready} available={caps.has("/api/runway")} runway={runway} names={names} />
-      <FleetTable params={params} runway={runway} />
+      <RunwayPanel ready={ready} available={caps.has("/api/runway")} runway={runway} />
+      <FleetTable params={params} hasRunway={hasRunway} />
     </>
   );
 }
 
-function FleetTable({ params, runway }: { params: URLSearchParams; runway: RunwayLookup }) {
+function FleetTable({ params, hasRunway }: { params: URLSearchParams; hasRunway: boolean }) {
   const set = useParamUpdater();
   const query = fleetQuery(params);
   const fleet = useQuery({
@@ -80,6 +74,7 @@ function FleetTable({ params, runway }: { params: URLSearchParams; runway: Runwa
     placeholderData: keepPreviousData,
   });
   const items = fleet.data?.items ?? [];
+  const runway = useRunwayLookup(hasRunway, items);
   const providers = useSeenOptions(PROVIDERS, items.map((r) => r.provider), query.provider ?? "");
   const environments = useSeenOptions(ENVIRONMENTS, items.map((r) => r.environment), query.environment ?? "");
   const total = fleet.data?.total ?? 0;

@@ -48,6 +48,8 @@ def test_a_csv_field_over_the_field_limit_is_422(api: Api) -> None:
     ("/api/fleet?tag=foo", "no resource here has the tag 'foo': known tag keys are team"),
     ("/api/fleet?tag==x", "query parameter 'tag'"),
     ("/api/runway?group_by=bogus", "query parameter 'group_by'"),
+    ("/api/runway?limit=0", "query parameter 'limit'"),
+    ("/api/runway?" + "&".join(f"resource_key=aws:i-{n}" for n in range(201)), "query parameter 'resource_key'"),
     ("/api/models?series_id=x&stat=bogus", "query parameter 'stat'"),
     ("/api/alerts?state=bogus", "query parameter 'state'"),
 ])
