@@ -116,10 +116,11 @@ def stage_backfill(args: argparse.Namespace) -> dict[str, Any]:
     upgrade(settings.database_url)
     if settings.metrics_url != settings.database_url and settings.metrics_url.startswith(("sqlite", "postgresql")):
         upgrade(settings.metrics_url)
-    result = _collect(args, 60, END, timedelta(days=args.days))
+    # the older history first: each stream's last success is the last run's `until`, which must be END, so that
+    # the round after it asks for inventory and the bill only when their cadence says so, as in production
     older = argparse.Namespace(**{**vars(args), "n": min(args.n, HISTORY_RESOURCES)})  # the same first machines
-    result["history"] = _collect(older, 60, END - timedelta(days=args.days), timedelta(days=HISTORY_DAYS - args.days))
-    return result
+    history = _collect(older, 60, END - timedelta(days=args.days), timedelta(days=HISTORY_DAYS - args.days))
+    return {**_collect(args, 60, END, timedelta(days=args.days)), "history": history}
 
 
 def stage_round(args: argparse.Namespace) -> dict[str, Any]:
