@@ -5,6 +5,10 @@ level L of a bucket runs from the (1 - q)/2 to the (1 + q)/2 quantile of its sig
 calibrated on its own, q chosen so that leaving out any one origin the others' bands would have covered it at L.
 Each bucket is calibrated on its own (a band may narrow where the day is calmer); beyond the backtested
 horizon it grows with the square root of the distance, like a random walk.
+
+The point forecast is moved by each bucket's median residual when that would have lowered the absolute error of
+every origin left out, taken together, by MIN_CENTER_GAIN (a forecaster of hourly means on a spiky series sits above
+the typical value; the scores are absolute errors, whose best point is the median): the band edges do not move.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ MIN_ORIGINS_ADAPTIVE = 3  # leave-one-origin-out needs at least 2 origins left t
 LEVEL_GRID = np.concatenate([np.arange(0.50, 0.99, 0.005), np.arange(0.99, 0.9995, 0.001)])
 MAX_BELOW = 0.10  # the adaptive level may go this far below the nominal one, where the pooled band over-covers
 WIDEN = (1.25, 1.5, 2.0, 3.0, 4.0)  # beyond the top level: its band widened by these factors
+MIN_CENTER_GAIN = 0.02  # the median correction is kept when it lowers the left-out origins' absolute error this much
 
 
 @dataclass
@@ -34,15 +39,30 @@ class ConformalBands:
     nominal: dict[int, float] = field(default_factory=dict)
     # level -> leave-one-origin-out coverage of the chosen band on the backtest (adaptive only): the honest estimate
     coverage: dict[int, float] = field(default_factory=dict)
+    # per bucket: the median backtest residual the point forecast moves by (empty: not moved); quantiles are
+    # relative to the moved forecast
+    center: list[float] = field(default_factory=list)
 
     @property
     def horizon(self) -> int:
         return self.edges[-1]
 
+    def _buckets(self, size: int) -> np.ndarray:
+        steps = np.arange(size)
+        return np.clip(np.searchsorted(self.edges, steps, side="right") - 1, 0, len(self.edges) - 2)  # type: ignore[no-any-return]
+
+    def offset(self, size: int) -> np.ndarray:
+        """What the point forecast of `size` steps moves by (zeros when the median correction was not kept); beyond
+        the backtested horizon, the last bucket's."""
+        if not self.center:
+            return np.zeros(size)
+        return np.asarray(self.center, dtype=np.float64)[self._buckets(size)]  # type: ignore[no-any-return]
+
     def bands(self, mean: np.ndarray, levels: Sequence[int]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-        """Lower and upper bands around mean for each level (levels not calibrated raise KeyError)."""
+        """Lower and upper bands around mean (the moved point forecast) for each level (levels not calibrated raise
+        KeyError)."""
         steps = np.arange(mean.size)
-        bucket = np.clip(np.searchsorted(self.edges, steps, side="right") - 1, 0, len(self.edges) - 2)
+        bucket = self._buckets(mean.size)
         beyond = np.sqrt(np.maximum(steps + 1, self.horizon) / self.horizon)
         lower: dict[int, np.ndarray] = {}
         upper: dict[int, np.ndarray] = {}
@@ -58,6 +78,7 @@ class ConformalBands:
             "quantiles": {str(k): [list(p) for p in v] for k, v in self.quantiles.items()},
             "nominal": {str(k): v for k, v in self.nominal.items()},
             "coverage": {str(k): v for k, v in self.coverage.items()},
+            "center": self.center,
         }
 
     @classmethod
@@ -65,7 +86,9 @@ class ConformalBands:
         quantiles = {int(k): [(float(a), float(b)) for a, b in v] for k, v in state["quantiles"].items()}
         nominal = {int(k): float(v) for k, v in state.get("nominal", {}).items()}
         coverage = {int(k): float(v) for k, v in state.get("coverage", {}).items()}
-        return cls(edges=[int(e) for e in state["edges"]], quantiles=quantiles, nominal=nominal, coverage=coverage)
+        center = [float(c) for c in state.get("center", [])]
+        return cls(edges=[int(e) for e in state["edges"]], quantiles=quantiles, nominal=nominal, coverage=coverage,
+                   center=center)
 
 
 def calibrate(
@@ -88,6 +111,8 @@ def calibrate(
     per_bucket = max(1, math.ceil(MIN_PER_BUCKET / origins))
     buckets = max(1, min(MAX_BUCKETS, horizon // per_bucket))
     edges = [int(e) for e in np.linspace(0, horizon, buckets + 1).round()]
+    center = _median_center(residuals, edges, stride or horizon) if adaptive else None
+    shift = center if center is not None else [0.0] * (len(edges) - 1)
     quantiles: dict[int, list[tuple[float, float]]] = {}
     nominal: dict[int, float] = {}
     covered: dict[int, float] = {}
@@ -101,11 +126,36 @@ def calibrate(
             covered[int(level)] = round(loo, 4)
         nominal[int(level)] = round(100.0 * q, 2) if factor == 1.0 else round(100.0 * q * factor, 2)
         pairs: list[tuple[float, float]] = []
-        for low, high in _bucket_bounds(residuals, edges, np.array([q]))[:, 0] * factor:
-            finite = bool(np.isfinite(low) and np.isfinite(high))  # the band always holds the mean
-            pairs.append((min(0.0, float(low)), max(0.0, float(high))) if finite else (0.0, 0.0))
+        for (low, high), c in zip(_bucket_bounds(residuals, edges, np.array([q]))[:, 0] * factor, shift, strict=True):
+            finite = bool(np.isfinite(low) and np.isfinite(high))  # the band always holds the point forecast
+            pairs.append((min(0.0, float(low) - c), max(0.0, float(high) - c)) if finite else (0.0, 0.0))
         quantiles[int(level)] = pairs
-    return ConformalBands(edges=edges, quantiles=quantiles, nominal=nominal, coverage=covered)
+    return ConformalBands(edges=edges, quantiles=quantiles, nominal=nominal, coverage=covered, center=center or [])
+
+
+def _median_center(residuals: np.ndarray, edges: Sequence[int], stride: int) -> list[float] | None:
+    """Each bucket's median residual, when moving every left-out origin's forecast by the others' bucket medians
+    lowers their absolute error, all origins together, by MIN_CENTER_GAIN; None otherwise (or too few origins)."""
+    origins = residuals.shape[0]
+    if origins < MIN_ORIGINS_ADAPTIVE:
+        return None
+    raw = moved = 0.0
+    for k in range(origins):
+        others = _without_window(residuals, k, stride)
+        for start, stop in zip(edges, edges[1:], strict=False):
+            row, pool = residuals[k, start:stop], others[:, start:stop].ravel()
+            row, pool = row[np.isfinite(row)], pool[np.isfinite(pool)]
+            if row.size and pool.size:
+                raw += float(np.abs(row).sum())
+                moved += float(np.abs(row - np.median(pool)).sum())
+    if not raw > 0.0 or moved > (1.0 - MIN_CENTER_GAIN) * raw:
+        return None
+    centers = []
+    for start, stop in zip(edges, edges[1:], strict=False):
+        pooled = residuals[:, start:stop].ravel()
+        pooled = pooled[np.isfinite(pooled)]
+        centers.append(round(float(np.median(pooled)), 9) if pooled.size else 0.0)
+    return centers
 
 
 def _bucket_bounds(residuals: np.ndarray, edges: Sequence[int], qs: np.ndarray) -> np.ndarray:

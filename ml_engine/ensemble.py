@@ -149,6 +149,8 @@ class Ensemble(Forecaster):
         if plan["profile"] and self._resolution.hourly:
             profile = self._profile_for(self._y, horizon)
             means = {label: mean + profile for label, mean in means.items()}
+        means = {label: mean + plan["bands"][label].offset(horizon) if label in plan["bands"] else mean
+                 for label, mean in means.items()}  # each candidate moved by its backtest's median residual, if kept
         history = self._y.to_numpy()
         env = envelope(history, self.season_length, self._resolution.per_hour)
         served = serve(
@@ -167,7 +169,7 @@ class Ensemble(Forecaster):
             "level_shift": _round(served.shift) if served.shift is not None else None,
             "guard": served.report(plan["why"]),
             "domain": self._domain.to_state(),
-            "intervals": {"method": "conformal", "horizon": lead.horizon, "edges": lead.edges},
+            "intervals": {"method": "conformal", "horizon": lead.horizon, "edges": lead.edges, "center": lead.center},
             "state": self._state,
         }
         return make_forecast(self.name, index, served.mean, served.lower, served.upper, params)

@@ -152,6 +152,23 @@ def test_adaptive_conformal_widens_when_one_origin_is_unlike_the_others() -> Non
     calm, wary = calibrate(alike, (80, 95)), calibrate(drifted, (80, 95))
     assert wary.nominal[80] > calm.nominal[80] and wary.nominal[95] >= calm.nominal[95]
     assert 75.0 <= calm.nominal[80] <= 86.0  # exchangeable windows: close to the level asked for
+    assert not calm.center and not calm.offset(96).any()  # errors centred on 0: the point forecast stays
+
+
+def test_the_point_forecast_moves_to_the_median_when_the_errors_are_skewed() -> None:
+    # a forecaster of hourly means on a spiky series: 1 above the actual most of the time, 10 below it now and then
+    rng = np.random.default_rng(3)
+    residuals = np.where(rng.random((5, 96)) < 0.1, 10.0, -1.0) + rng.normal(0, 0.2, (5, 96))
+    bands = calibrate(residuals, (80, 95))
+    assert bands.center and all(c == pytest.approx(-1.0, abs=0.15) for c in bands.center)
+    mean = np.full(96, 50.0)
+    moved = mean + bands.offset(96)
+    assert np.abs(residuals - bands.offset(96)).mean() < 0.8 * np.abs(residuals).mean()  # a lower absolute error
+    lower, upper = bands.bands(moved, (80, 95))
+    assert (lower[95] <= moved).all() and (moved <= upper[95]).all()
+    assert upper[95].max() > 55.0  # the band edges stay where the residuals put them: the spikes are inside
+    again = ConformalBands.from_state(json.loads(json.dumps(bands.to_state())))
+    assert again.center == bands.center and again.offset(200)[-1] == bands.center[-1]  # past the horizon: the last
 
 
 def test_global_nn_trains_once_saves_loads_and_joins_the_ensemble(hourly: pd.Series, tmp_path: Path) -> None:
