@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from collector.records import Resource, series_id_for
 from ml_engine.base import Forecast
 from services.costs.cost_series import cost_by_day
 from services.db.models import CostRow, ForecastRow, ResourceRow
+from services.forecasting.registry import served_forecasts
 from services.forecasting.training import latest_forecast
 from services.metrics import MetricStore, UnknownSeriesError
 
@@ -78,6 +80,22 @@ def stored_forecast(session: Session, series_id: str, stat: str = "mean") -> For
     if row is None or not row.points:
         return None
     return forecast_of(row)
+
+
+FORECAST_BATCH = 500  # series per query when the forecasts of a whole fleet are read (the rows of one batch at once)
+
+
+def stored_forecasts(session: Session, series_ids: Sequence[str], stat: str) -> dict[str, Forecast]:
+    """stored_forecast of many series, by series id, in two queries per FORECAST_BATCH series: a fleet's forecasts
+    without a query per series (the session holds its rows weakly: only the Forecasts stay); series without a
+    forecast are left out."""
+    ids = sorted(set(series_ids))
+    out: dict[str, Forecast] = {}
+    for start in range(0, len(ids), FORECAST_BATCH):
+        for series_id, row in served_forecasts(session, ids[start : start + FORECAST_BATCH], stat).items():
+            if row.points:
+                out[series_id] = forecast_of(row)
+    return out
 
 
 def forecast_of(row: ForecastRow) -> Forecast:
