@@ -1,4 +1,5 @@
-"""The fleet run: every recommender over every resource, from stored usage, forecasts and costs, deduplicated."""
+"""The fleet run: every recommender over every resource, from stored usage, forecasts and costs, deduplicated (one
+module: the fleet's reads, the per-resource passes and the fleet-wide ones all fill and share one FleetRun)."""
 
 from __future__ import annotations
 
