@@ -150,8 +150,12 @@ def _median_center(residuals: np.ndarray, edges: Sequence[int], stride: int) -> 
                 moved += float(np.abs(row - np.median(pool)).sum())
     if not raw > 0.0 or moved > (1.0 - MIN_CENTER_GAIN) * raw:
         return None
-    medians = _bucket_bounds(residuals, edges, np.array([0.0]))[:, 0, 0]  # the level-0 band: each bucket's median
-    return [round(float(m), 9) if np.isfinite(m) else 0.0 for m in medians]
+    centers = []
+    for start, stop in zip(edges, edges[1:], strict=False):
+        pooled = residuals[:, start:stop].ravel()
+        pooled = pooled[np.isfinite(pooled)]
+        centers.append(round(float(np.median(pooled)), 9) if pooled.size else 0.0)
+    return centers
 
 
 def _bucket_bounds(residuals: np.ndarray, edges: Sequence[int], qs: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from ml_engine.base import Forecast
 from services.costs.cost_series import cost_by_day
 from services.db.models import CostRow, ForecastRow, ResourceRow
 from services.forecasting.registry import served_forecasts
+from services.forecasting.training import latest_forecast
 from services.metrics import MetricStore, UnknownSeriesError
 
 
@@ -75,7 +76,10 @@ def read_usage(
 
 def stored_forecast(session: Session, series_id: str, stat: str = "mean") -> Forecast | None:
     """The newest stored forecast of a series and statistic as a Forecast (mean and 80/95% bands), or None."""
-    return stored_forecasts(session, [series_id], stat).get(series_id)
+    row = latest_forecast(session, series_id, stat)
+    if row is None or not row.points:
+        return None
+    return forecast_of(row)
 
 
 FORECAST_BATCH = 500  # series per query when the forecasts of a whole fleet are read (the rows of one batch at once)
