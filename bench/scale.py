@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.append(str(REPO))  # after PYTHONPATH: bench/scale_recommend.py runs the stages with other code trees
 from bench.open_loop import highest_passing, open_loop, sweep  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
@@ -492,7 +492,15 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="Where scale.json, .md and .png go")
     args = parser.parse_args()
     if args.stage:
-        result = globals()[f"stage_{args.stage}"](args)
+        stage = globals()[f"stage_{args.stage}"]
+        if os.environ.get("SCALE_PROFILE"):  # where the stage's time goes: <folder>/<stage>.prof, for pstats
+            import cProfile
+
+            profile = cProfile.Profile()
+            result = profile.runcall(stage, args)
+            profile.dump_stats(Path(args.folder) / f"{args.stage}.prof")
+        else:
+            result = stage(args)
         Path(args.out).write_text(json.dumps(result, default=str))
         return 0
     args.workers = [int(x) for x in str(args.workers).split(",")]

@@ -10,9 +10,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog
-from collector.records import Resource, series_id_for
-from ml_engine.base import Forecast
-from services.autoscaling.inventory import HISTORY_DAYS as GROUP_DAYS
+from collector.records import Resource
 from services.autoscaling.inventory import SCALABLE_KINDS
 from services.costs.cost_series import cost_by_day
 from services.metrics import MetricStore
@@ -22,15 +20,14 @@ from services.recommend.config import RecommendSettings
 from services.recommend.containers import ContainerFacts, rightsize_container
 from services.recommend.dedupe import adjusted_hourly_spend, deduplicate
 from services.recommend.fleet_margins import PercentUsage, learn_margins
+from services.recommend.fleet_usage import MACHINE_KINDS, Usage, read_fleet
 from services.recommend.idle import idle_machine, unattached_resources
 from services.recommend.inputs import (
     FleetResource,
     effective_ratios,
     forecast_peak,
     load_fleet,
-    read_usage,
     stored_forecast,
-    stored_forecasts,
 )
 from services.recommend.registry import ResourceContext, plugin_outcomes
 from services.recommend.rightsize import VMFacts, rightsize_instance
@@ -38,7 +35,6 @@ from services.recommend.risk_sizing import FleetMargins
 from services.recommend.runway import budget_runway, capacity_runway, group_runway
 from services.recommend.schedule import offhours_schedule
 
-MACHINE_KINDS = ("vm", "database")
 _Margins = dict[str, FleetMargins | None]  # "machine" and "container" -> their fleet's margins
 Outcome = Recommendation | Skipped
 
@@ -59,15 +55,6 @@ class FleetRun:
             self.recommendations.append((key, outcome))
 
 
-@dataclass
-class _Usage:
-    cpu: pd.Series | None = None
-    memory: pd.Series | None = None
-    network: pd.Series | None = None
-    hourly: dict[str, pd.Series] = field(default_factory=dict)  # metric -> hourly means for runway and spend
-    forecasts: dict[tuple[str, str], Forecast] = field(default_factory=dict)  # (metric, stat) -> stored forecast
-
-
 def run_fleet(
     *,
     session: Session,
@@ -85,10 +72,7 @@ def run_fleet(
     keys = {f.resource.resource_id: f.key for f in fleet}
     ratios = effective_ratios(session, since=(now - timedelta(days=30)).date())
     outcomes: list[Outcome] = []
-    forecasts = _fleet_forecasts(session, fleet, settings)
-    usages: dict[str, _Usage] = {}
-    for item in fleet:
-        usages[item.key] = _read(store, item, settings, now, forecasts)
+    usages = read_fleet(session, store, fleet, settings, now)
     margins = _margins(fleet, usages, catalog, settings)
     for item in fleet:
         usage = usages[item.key]
@@ -126,60 +110,7 @@ def run_fleet(
     return run
 
 
-def _forecast_metrics(s: RecommendSettings) -> list[str]:
-    return sorted({"cpu_utilization", *s.runway.thresholds})  # CPU also sizes commitments and groups
-
-
-def _fleet_forecasts(
-    session: Session, fleet: list[FleetResource], s: RecommendSettings
-) -> dict[tuple[str, str], Forecast]:
-    """The stored forecasts _read uses, of the whole fleet, by (series id, stat): a few queries, not 6 a machine."""
-    machines = [f.resource.resource_id for f in fleet if f.resource.kind in MACHINE_KINDS]
-    containers = [f.resource.resource_id for f in fleet if f.resource.kind == "container"]
-    wanted = {
-        "mean": [series_id_for(rid, m) for rid in machines for m in _forecast_metrics(s)],
-        "p95": [series_id_for(rid, m) for rid in machines for m in _forecast_metrics(s)]
-        + [series_id_for(rid, m) for rid in containers for m in ("cpu_utilization", "memory_utilization")],
-    }
-    return {(sid, stat): f for stat, ids in wanted.items() for sid, f in stored_forecasts(session, ids, stat).items()}
-
-
-def _read(
-    store: MetricStore, item: FleetResource, s: RecommendSettings, now: datetime,
-    forecasts: dict[tuple[str, str], Forecast],
-) -> _Usage:
-    rid, usage = item.resource.resource_id, _Usage()
-    if item.resource.kind in SCALABLE_KINDS:  # a group's demand: enough weeks to replay its last one
-        usage.cpu = read_usage(store, rid, "cpu_utilization", start=now - timedelta(days=GROUP_DAYS), end=now)
-        return usage
-    if item.resource.kind not in (*MACHINE_KINDS, "container"):
-        return usage
-    sizing_days = max(s.vm.lookback_days, s.idle.lookback_days, s.schedule.lookback_days)
-    start = now - timedelta(days=sizing_days)
-    usage.cpu = read_usage(store, rid, "cpu_utilization", start=start, end=now)
-    usage.memory = read_usage(store, rid, "memory_utilization", start=start, end=now)
-    if item.resource.kind == "container":
-        for metric in ("cpu_utilization", "memory_utilization"):
-            forecast = forecasts.get((series_id_for(rid, metric), "p95"))
-            if forecast is not None:
-                usage.forecasts[(metric, "p95")] = forecast
-        return usage
-    net = [read_usage(store, rid, m, start=start, end=now) for m in ("network_in_bytes", "network_out_bytes")]
-    present = [n for n in net if n is not None]
-    usage.network = pd.concat(present, axis=1).sum(axis=1) if present else None
-    history_days = max(s.runway.trend_lookback_days, float(max(s.commitments.lookback_days)))
-    for metric in _forecast_metrics(s):
-        hourly = read_usage(store, rid, metric, start=now - timedelta(days=history_days), end=now, step=3600)
-        if hourly is not None:
-            usage.hourly[metric] = hourly
-        for stat in ("mean", "p95"):
-            forecast = forecasts.get((series_id_for(rid, metric), stat))
-            if forecast is not None:
-                usage.forecasts[(metric, stat)] = forecast
-    return usage
-
-
-def _margins(fleet: list[FleetResource], usages: dict[str, _Usage], catalog: Catalog, s: RecommendSettings) -> _Margins:
+def _margins(fleet: list[FleetResource], usages: dict[str, Usage], catalog: Catalog, s: RecommendSettings) -> _Margins:
     """Each kind's margins for its stated risk, learnt on that kind's usage across the fleet."""
 
     def percent_usage(kinds: tuple[str, ...]) -> Iterable[PercentUsage]:
@@ -209,7 +140,7 @@ def _margins(fleet: list[FleetResource], usages: dict[str, _Usage], catalog: Cat
 
 def _per_resource(
     item: FleetResource,
-    usage: _Usage,
+    usage: Usage,
     catalog: Catalog,
     s: RecommendSettings,
     ratios: dict[str, float],
@@ -249,7 +180,7 @@ def _per_resource(
 
 def _vm(
     r: Resource,
-    usage: _Usage,
+    usage: Usage,
     catalog: Catalog,
     s: RecommendSettings,
     effective: float | None,
@@ -284,7 +215,7 @@ def _vm(
 
 
 def _container(
-    item: FleetResource, usage: _Usage, s: RecommendSettings, now: datetime, margins: FleetMargins | None
+    item: FleetResource, usage: Usage, s: RecommendSettings, now: datetime, margins: FleetMargins | None
 ) -> Iterable[Outcome]:
     """Container usage is percent of its request; HPA facts come from the tags hpa and hpa_metrics."""
     r = item.resource
@@ -322,7 +253,7 @@ def _container(
 def _commitments(
     run: FleetRun,
     fleet: list[FleetResource],
-    usages: dict[str, _Usage],
+    usages: dict[str, Usage],
     kept: list[Recommendation],
     catalog: Catalog,
     s: RecommendSettings,
@@ -352,7 +283,7 @@ def _commitments(
 
 
 def _group_runways(
-    run: FleetRun, fleet: list[FleetResource], usages: dict[str, _Usage], s: RecommendSettings, now: datetime
+    run: FleetRun, fleet: list[FleetResource], usages: dict[str, Usage], s: RecommendSettings, now: datetime
 ) -> None:
     """CPU runway of each group (capacity-weighted by vCPUs) for every dimension of `group_by`, over the members
     with at least runway.min_history_hours of hourly history."""

@@ -43,16 +43,15 @@ def block_statistic(
     count = int(index.max()) + 1 if index.size else 0
     sizes = np.bincount(index, minlength=count)
     expected = max(1, int(np.max(sizes))) if sizes.size else 1
-    values, centres = [], []
-    order = np.argsort(index, kind="stable")
-    starts = np.searchsorted(index[order], np.arange(count + 1))
-    for b in range(count - 1, -1, -1):
-        if sizes[b] < FULL_BLOCK * expected:
-            continue
-        chunk = x[order[starts[b] : starts[b + 1]]]
-        values.append(float(chunk.max() if quantile is None else np.quantile(chunk, quantile)))
-        centres.append(-(b + 0.5) * block / DAY_SECONDS)
-    return BlockStats(np.array(values), np.array(centres), block_hours)
+    whole = np.flatnonzero(sizes >= FULL_BLOCK * expected)[::-1]  # the whole blocks, oldest first
+    ordered = x[np.argsort(index, kind="stable")]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    values = np.empty(whole.size)
+    for size in np.unique(sizes[whole]):  # blocks of one length at once: one row each
+        rows = np.flatnonzero(sizes[whole] == size)
+        chunks = ordered[starts[whole[rows]][:, None] + np.arange(size)]
+        values[rows] = chunks.max(axis=1) if quantile is None else np.quantile(chunks, quantile, axis=1)
+    return BlockStats(values, -(whole + 0.5) * block / DAY_SECONDS, block_hours)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ SURPRISE_MARGIN, SURPRISE_SHARE = 2.0, 0.05  # a (resource, cut) pair with over 
 # fleet's mean as it stands at twice the size, and the other resources are not squeezed below a quarter of the
 # target to make up for it: a few regime changes must not multiply the whole fleet's size
 STEADY_FLOOR = 0.25
+_AT_SURPRISE = int(np.searchsorted(GRID, SURPRISE_MARGIN))
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,13 @@ def _above(ratios: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Candidate:
-    share: list[np.ndarray] = field(default_factory=list)  # per item: share of test samples above each margin
+    """One candidate model's (resource, cut) items: each item's share of test samples above every margin of GRID is
+    summed as it comes, not kept (640 numbers an item: a fleet of 10,000 machines would hold gigabytes)."""
+
+    total: np.ndarray = field(default_factory=lambda: np.zeros(GRID.size))  # summed shares of every item
+    steady: np.ndarray = field(default_factory=lambda: np.zeros(GRID.size))  # ... of the items that kept their regime
+    steady_items: int = 0
+    changed: list[float] = field(default_factory=list)  # per item that changed regime: its share above SURPRISE_MARGIN
     worst: list[float] = field(default_factory=list)  # per item: the largest test / model ratio
     size: list[float] = field(default_factory=list)  # per item: the model's size
     resource: list[int] = field(default_factory=list)
@@ -141,7 +148,14 @@ class _Candidate:
     def add(self, test: np.ndarray, size: float, *, resource: int, floor: float = 0.0) -> None:
         """One (resource, cut): test usage against the model's size; samples at or below `floor` never count."""
         ratios = np.where(test <= floor, 0.0, test / size)
-        self.share.append(_above(ratios))
+        share = _above(ratios)
+        self.total += share
+        at_double = float(share[_AT_SURPRISE])
+        if at_double <= SURPRISE_SHARE:
+            self.steady += share
+            self.steady_items += 1
+        else:
+            self.changed.append(at_double)
         self.worst.append(float(ratios.max()))
         self.size.append(size)
         self.resource.append(resource)
@@ -152,26 +166,28 @@ class _Candidate:
         np.maximum.at(out, np.asarray(self.resource), np.asarray(values))
         return out[np.isfinite(out)]
 
-    def _split(self) -> tuple[np.ndarray, np.ndarray]:
-        shares = np.asarray(self.share)
-        at_double = shares[:, int(np.searchsorted(GRID, SURPRISE_MARGIN))]
-        steady = at_double <= SURPRISE_SHARE
-        return shares[steady] if steady.any() else shares, at_double[~steady]
+    def _split(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """Summed shares and number of the items that kept their regime (every item when none did), and the shares
+        above SURPRISE_MARGIN of those that changed."""
+        if self.steady_items:
+            return self.steady, self.steady_items, np.asarray(self.changed)
+        return self.total, len(self.size), np.asarray(self.changed)
 
     def mean_share(self) -> np.ndarray:
         """Per margin, the mean share of test samples above it over the items that did not change regime."""
-        return self._split()[0].mean(axis=0)
+        steady, items, _ = self._split()
+        return steady / items
 
     def margin_for(self, limit: float) -> int:
         """The least margin whose fleet mean share is within `limit`, regime changes counted at twice the size,
         and no larger than the margin bringing the steady items to STEADY_FLOOR x `limit`."""
-        steady, changed = self._split()
-        total = (steady.sum(axis=0) + changed.sum()) / (steady.shape[0] + changed.size)
-        return min(_smallest_margin(total, limit), _smallest_margin(steady.mean(axis=0), STEADY_FLOOR * limit))
+        steady, items, changed = self._split()
+        total = (steady + changed.sum()) / (items + changed.size)
+        return min(_smallest_margin(total, limit), _smallest_margin(steady / items, STEADY_FLOOR * limit))
 
     def plain_share(self, index: int) -> float:
         """The mean share of test samples above the margin GRID[index] over every item, regime changes included."""
-        return float(np.mean([s[index] for s in self.share]))
+        return float(self.total[index] / len(self.size))
 
     def steady_margin_for(self, limit: float) -> int:
         """The least margin whose mean share over the items that did not change regime is within `limit`."""

@@ -16,7 +16,7 @@ from services.costs.run_rate import monthly_run_rate
 from services.db.models import ScenarioRow
 from services.metrics import MetricStore
 from services.recommend.base import HOURS_PER_MONTH
-from services.recommend.engine import MACHINE_KINDS
+from services.recommend.fleet_usage import MACHINE_KINDS
 from services.recommend.inputs import load_fleet, read_usage
 from services.recommend.scenarios import (
     BaselineItem,

@@ -25,6 +25,13 @@ def as_utc_series(series: pd.Series) -> pd.Series:
     """A float series on a sorted UTC DatetimeIndex, NaNs dropped; ValueError naming the problem otherwise."""
     if not isinstance(series.index, pd.DatetimeIndex):
         raise ValueError("usage series must be indexed by timestamps (a pandas DatetimeIndex)")
+    if (  # already clean, as the metric stores return it: the same series, not a copy (callers only read it)
+        series.dtype == np.float64
+        and str(series.index.tz) == "UTC"
+        and series.index.is_monotonic_increasing
+        and not series.hasnans
+    ):
+        return series
     index = series.index.tz_localize("UTC") if series.index.tz is None else series.index.tz_convert("UTC")
     out = pd.Series(np.asarray(series, dtype=np.float64), index=index).sort_index()
     return out[~out.isna()]

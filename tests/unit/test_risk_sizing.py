@@ -214,3 +214,37 @@ def test_by_default_cpu_is_never_riskier_than_the_long_standing_rule_on_the_flee
     assert shares["guarded"] <= shares["stated"] + 1e-12
     assert shares["guarded"] <= rule + 1e-12  # on the horizon too, never riskier than the rule
     assert "p99.5 + 20% rule" in guarded.describe()
+
+
+def test_block_statistics_are_each_whole_blocks_own_maximum_or_quantile_with_gaps_and_partial_blocks() -> None:
+    from services.recommend.peaks import block_statistic
+
+    rng = np.random.default_rng(7)
+    t = np.arange(STEP / 2, 10 * 86_400.0, STEP)  # no sample on a block boundary
+    keep = np.ones(t.size, dtype=bool)
+    keep[rng.choice(t.size, 40, replace=False)] = False  # scattered gaps: whole blocks of unequal length
+    keep[PER_DAY * 3 : PER_DAY * 3 + PER_DAY // 2] = False  # day 3 half missing: partial, left out
+    t, x = t[keep], rng.gamma(2.0, size=int(keep.sum()))
+    end = 10 * 86_400.0
+    for quantile in (None, 0.99):
+        stats = block_statistic(t, x, end=end, block_hours=24.0, quantile=quantile)
+        expected = []
+        for day in range(10):  # oldest first
+            chunk = x[(t >= day * 86_400.0) & (t < (day + 1) * 86_400.0)]
+            if day != 3:
+                expected.append(chunk.max() if quantile is None else np.quantile(chunk, quantile))
+        np.testing.assert_array_equal(stats.values, expected)
+        np.testing.assert_array_equal(stats.centres, [-(9 - d + 0.5) for d in range(10) if d != 3])
+
+
+def test_usage_series_are_cleaned_to_sorted_utc_floats_without_gaps_and_clean_ones_pass_through() -> None:
+    from services.recommend.window import as_utc_series
+
+    index = pd.DatetimeIndex(["2026-01-01 02:00", "2026-01-01 01:00", "2026-01-01 03:00"], tz="Europe/Paris")
+    messy = pd.Series([2, None, 3], index=index)
+    clean = as_utc_series(messy)
+    assert str(clean.index.tz) == "UTC" and clean.dtype == np.float64
+    assert clean.tolist() == [2.0, 3.0] and clean.index.is_monotonic_increasing
+    assert as_utc_series(clean) is clean  # already clean, as the metric stores return it: not copied again
+    with pytest.raises(ValueError, match="DatetimeIndex"):
+        as_utc_series(pd.Series([1.0, 2.0]))
