@@ -198,8 +198,11 @@ def _leave_one_out_level(
             counted += row.size
     if counted == 0:
         return target, 1.0, None
-    reached = np.flatnonzero(covered / counted >= target)
+    rate = covered / counted
+    reached = np.flatnonzero(rate >= target)
     pick = int(reached[0]) if reached.size else covered.size - 1
+    if 0 < pick < grid.size and target - rate[pick - 1] < rate[pick] - target:
+        pick -= 1  # the level just below comes nearer the target: the nearest, not the first at or above it
     return float(grid[min(pick, grid.size - 1)]), float(factors[pick]), float(covered[pick] / counted)
 
 

@@ -21,6 +21,7 @@ from ml_engine.intervals import clip_forecast
 PERCENT_UNITS = {"percent", "%", "pct"}
 # a series whose name says utilisation or percent is a share of a capacity: 0..100 when its history fits in it
 PERCENT_NAME = re.compile(r"util|percent|pct", re.IGNORECASE)
+BOUND_TOLERANCE = 1e-9  # a value this close to a bound (relative, at least absolute) sits on it
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,54 @@ class Domain:
         low_ok = self.lower is None or bool(np.all(v >= self.lower - tolerance))
         high_ok = self.upper is None or bool(np.all(v <= self.upper + tolerance))
         return low_ok and high_ok
+
+    def hold_bound_mass(
+        self, recent: np.ndarray, lower: dict[int, np.ndarray], upper: dict[int, np.ndarray]
+    ) -> dict[str, list[int]]:
+        """Move a band's edge onto a bound that the recent history sits on more often than the band's tail share.
+
+        The central band at level L runs from the (1 - L)/2 to the (1 + L)/2 quantile; when over (1 - L)/2 of the
+        values sit exactly on a bound (a disk that writes nothing most of the time, a CPU pinned at 100%), that
+        quantile is the bound itself, whatever residuals a backtest left around the point forecast. Edits the
+        bands in place; returns the levels moved, per side.
+        """
+        values = np.asarray(recent, dtype=np.float64)
+        values = values[np.isfinite(values)]
+        moved: dict[str, list[int]] = {}
+        if values.size == 0:
+            return moved
+        for side, bound, bands in (("lower", self.lower, lower), ("upper", self.upper, upper)):
+            if bound is None:
+                continue
+            share = float(np.mean(np.abs(values - bound) <= BOUND_TOLERANCE * max(1.0, abs(bound))))
+            for level, edge in bands.items():
+                if share > (1.0 - level / 100.0) / 2.0:
+                    edge[:] = bound
+                    moved.setdefault(side, []).append(level)
+        return moved
+
+    def median_on_bound(self, recent: np.ndarray, mean: np.ndarray, per_hour: int, *, start: int) -> list[int]:
+        """Put the point forecast on a bound at the hours of the day when most of `recent` sat on it: the median
+        there is the bound. `recent` starts at history position `start`; the forecast follows the history. Edits
+        `mean` in place; returns those hours (counted from the history's first step, not the clock)."""
+        per_day = 24 * per_hour
+        values = np.asarray(recent, dtype=np.float64)
+        if values.size < per_day:
+            return []
+        hour_of = lambda positions: (positions % per_day) // per_hour  # noqa: E731
+        past = hour_of(start + np.arange(values.size))
+        ahead = hour_of(start + values.size + np.arange(mean.size))
+        found: list[int] = []
+        for bound in (self.lower, self.upper):
+            if bound is None:
+                continue
+            on = np.abs(values - bound) <= BOUND_TOLERANCE * max(1.0, abs(bound))
+            for hour in range(24):
+                here = past == hour
+                if here.any() and on[here].mean() > 0.5:
+                    mean[ahead == hour] = bound
+                    found.append(hour)
+        return sorted(found)
 
     def to_state(self) -> dict[str, float | None]:
         return {"lower": self.lower, "upper": self.upper}

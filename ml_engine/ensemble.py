@@ -154,7 +154,8 @@ class Ensemble(Forecaster):
         history = self._y.to_numpy()
         env = envelope(history, self.season_length, self._resolution.per_hour)
         served = serve(
-            plan["order"], means, plan["bands"], wanted, env, self._domain, history, self._resolution.per_hour
+            plan["order"], means, plan["bands"], wanted, env, self._domain, history, self._resolution.per_hour,
+            self._step.total_seconds(),
         )
         weights = {n: round(w / total, 4) if n in forecasts and total > 0 else 0.0 for n, w in weights.items()}
         self._state = self._make_state(weights, {**specs, **final_specs}, plan)

@@ -24,6 +24,9 @@ LAST_RESORT = "seasonal_naive"
 # same backtest, so a hair's advantage is noise, and a combination generalises better than a member (chosen on the
 # three dev sets together: 0.1 beat 0, 0.05 and never-replace on each of them)
 HARM_MARGIN = 0.1
+BOUND_DAYS = 7  # the history whose share of values on a domain bound decides whether a band reaches that bound
+BOUND_STEPS = 28  # ... and at least this many steps of it (daily data)
+HOUR_SECONDS, DAY_SECONDS = 3600.0, 86400.0
 
 
 def serving_order(
@@ -59,12 +62,14 @@ class Served:
     upper: dict[int, np.ndarray]
     shift: float | None
     rejected: dict[str, list[str]] = field(default_factory=dict)
+    on_bounds: dict[str, list[int]] = field(default_factory=dict)  # side -> levels whose edge was moved onto the bound
 
     def report(self, lead_reason: str) -> dict[str, Any]:
         return {
             "served": self.label,
             "why": lead_reason if not self.rejected else f"guard replaced {', '.join(self.rejected)}",
             "rejected": self.rejected,
+            "on_bounds": self.on_bounds,
         }
 
 
@@ -77,6 +82,7 @@ def serve(
     domain: Domain,
     history: np.ndarray,
     per_hour: int,
+    step_seconds: float,
 ) -> Served:
     """The first candidate of order (with a mean and bands) that passes the guard; the one that breaks the fewest
     rules when none does. Each candidate's mean is corrected for a persisted level shift, and clipped with its
@@ -96,7 +102,7 @@ def serve(
         reasons = check(env, mean, lower.get(widest) if widest else None, upper.get(widest) if widest else None)
         tried[label] = Served(label, mean, lower, upper, shift, dict(rejected))
         if not reasons:
-            return tried[label]
+            return _on_bounds(tried[label], domain, history, step_seconds)
         rejected[label] = reasons
     if not tried:
         raise ValueError(f"no candidate of {list(order)} has a forecast and bands: nothing to serve")
@@ -104,4 +110,20 @@ def serve(
     # rule that all of them break more likely misreads the history than all of them blow up
     chosen = tried[min(rejected, key=lambda label: len(rejected[label]))]
     chosen.rejected = rejected
-    return chosen
+    return _on_bounds(chosen, domain, history, step_seconds)
+
+
+def _on_bounds(served: Served, domain: Domain, history: np.ndarray, step_seconds: float) -> Served:
+    """The served bands reach a domain bound the last BOUND_DAYS of history (at least BOUND_STEPS) sat on often
+    (Domain.hold_bound_mass); on hourly or finer data the point forecast sits on it at the hours of the day it sat
+    on it most of the time (Domain.median_on_bound), and the bands hold the moved forecast."""
+    recent = history[-max(BOUND_STEPS, int(BOUND_DAYS * DAY_SECONDS // step_seconds)) :]
+    served.on_bounds = domain.hold_bound_mass(recent, served.lower, served.upper)
+    if DAY_SECONDS % step_seconds == 0 and step_seconds <= HOUR_SECONDS and HOUR_SECONDS % step_seconds == 0:
+        per_hour = int(HOUR_SECONDS // step_seconds)
+        hours = domain.median_on_bound(recent, served.mean, per_hour, start=len(history) - len(recent))
+        if hours:
+            served.on_bounds["mean"] = hours
+            served.lower = {level: np.minimum(edge, served.mean) for level, edge in served.lower.items()}
+            served.upper = {level: np.maximum(edge, served.mean) for level, edge in served.upper.items()}
+    return served

@@ -210,6 +210,11 @@ def _acted(forecast: Forecast) -> list[str]:
         acted.append(f"served {guard['served']}")
     if params.get("level_shift") is not None:
         acted.append(f"level shift corrected by {params['level_shift']:.4g}")
+    for side, values in (guard.get("on_bounds") or {}).items():
+        if side == "mean":
+            acted.append(f"point forecast on the domain bound at {len(values)} hour(s) of the day")
+        else:
+            acted.append(f"{side} edge of the {'/'.join(map(str, values))}% band on the domain bound")
     if params.get("fallback"):
         acted.append(f"fell back to {params['fallback']['to']}")
     return acted

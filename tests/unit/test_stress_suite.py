@@ -123,3 +123,40 @@ def test_the_ensemble_is_bounded_and_a_baseline_only_when_asked() -> None:
     assert naive.lower[95].min() < 0.0 and "domain" not in naive.params  # scored as it is, as a baseline
     bounded = make_forecaster("seasonal_naive", 24, domain=Domain(0.0, None)).fit(case.history).predict(24)
     assert bounded.lower[95].min() >= 0.0 and bounded.params["domain"] == {"lower": 0.0, "upper": None}
+
+
+def test_a_band_reaches_a_bound_the_history_sits_on_more_often_than_its_tail_share() -> None:
+    lower = {80: np.full(3, 2.0), 95: np.full(3, 1.0)}
+    upper = {80: np.full(3, 60.0), 95: np.full(3, 90.0)}
+    recent = np.r_[np.zeros(15), np.full(80, 30.0), np.full(5, 100.0)]  # 15% on 0, 5% on 100
+    moved = Domain(0.0, 100.0).hold_bound_mass(recent, lower, upper)
+    assert moved == {"lower": [80, 95], "upper": [95]}  # 15% > 10% and > 2.5%; 5% > 2.5% only
+    assert lower[80].tolist() == [0.0] * 3 and lower[95].tolist() == [0.0] * 3
+    assert upper[80].tolist() == [60.0] * 3 and upper[95].tolist() == [100.0] * 3
+    few = {80: np.full(3, 2.0)}
+    assert Domain(0.0, None).hold_bound_mass(np.r_[np.zeros(5), np.ones(95)], few, {80: np.full(3, 9.0)}) == {}
+    assert few[80].tolist() == [2.0] * 3  # 5% on the bound: inside the 80% band's 10% tail, the edge stays
+
+
+def test_a_mostly_zero_series_gets_bands_that_hold_its_zeros() -> None:
+    case = CASES["zero_inflated"]()  # 85% zeros
+    model = Ensemble(case.season_length, members=FAST_MEMBERS)
+    forecast = model.fit(case.history).predict(len(case.actual), (80, 95))
+    on_bounds = forecast.params["guard"]["on_bounds"]
+    assert on_bounds["lower"] == [80, 95]
+    assert len(on_bounds["mean"]) >= 20 and (forecast.mean == 0.0).mean() >= 20 / 24  # zero most hours: the median
+    assert (forecast.lower[80] == 0.0).all() and (forecast.lower[95] == 0.0).all()
+    inside = (case.actual >= forecast.lower[80].to_numpy()) & (case.actual <= forecast.upper[80].to_numpy())
+    assert inside.mean() >= 0.8
+
+
+def test_the_point_forecast_sits_on_a_bound_only_at_the_hours_the_history_mostly_sat_on_it() -> None:
+    per_hour, days = 12, 7
+    hour = (np.arange(days * 24 * per_hour) // per_hour) % 24
+    rng = np.random.default_rng(3)
+    night = (hour < 6) & (rng.random(hour.size) < 0.8)  # 80% zeros from midnight to 6, none in the day
+    recent = np.where(night, 0.0, 50.0 + rng.random(hour.size))
+    mean = np.full(24 * per_hour, 40.0)
+    hours = Domain(0.0, None).median_on_bound(recent, mean, per_hour, start=0)
+    assert hours == [0, 1, 2, 3, 4, 5]
+    assert (mean[: 6 * per_hour] == 0.0).all() and (mean[6 * per_hour :] == 40.0).all()
