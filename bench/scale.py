@@ -351,11 +351,14 @@ def api_stage(args: argparse.Namespace, folder: Path, n: int, api_processes: int
                     httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=120)
         out: dict[str, Any] = {"api_processes": api_processes}
         print(f"N={n}: API with {api_processes} process(es)", file=sys.stderr, flush=True)
-        out["resource_page"] = open_loop(base, token, paths["resource_page"], args.rate, args.seconds)
-        for name in ("fleet_page", "forecasts", "metrics_90d"):
-            out[name] = sweep(base, token, paths[name], [r for r in rates if name == "forecasts" or r <= 200],
-                              args.seconds)
-        if api_processes == 1 and (REPO / "frontend" / "dist" / "index.html").is_file():
+        if not args.first_view_only:
+            out["resource_page"] = open_loop(base, token, paths["resource_page"], args.rate, args.seconds)
+            for name in ("fleet_page", "forecasts", "metrics_90d"):
+                out[name] = sweep(base, token, paths[name], [r for r in rates if name == "forecasts" or r <= 200],
+                                  args.seconds)
+        if api_processes == 1:
+            if not (REPO / "frontend" / "dist" / "index.html").is_file():
+                raise RuntimeError("frontend/dist is not built: run `make frontend` before the first view")
             out["first_view"] = first_view(base, token, args.first_view_runs)
     finally:
         os.killpg(proc.pid, 15)
@@ -482,6 +485,9 @@ def main() -> int:
     parser.add_argument("--first-view-runs", type=int, default=3, help="Chromium loads of the overview")
     parser.add_argument("--merge", action="store_true",
                         help="Keep the other fleet sizes of the mode's scale-*.json (rerun some sizes only)")
+    parser.add_argument("--first-view-only", action="store_true",
+                        help="Measure the dashboard's first view again into the mode's scale-*.json: per size, a "
+                             "fresh fleet, its backfill and recommendations, then Chromium")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--metrics-url", default=None)
     parser.add_argument("--broker-url", default=None)
@@ -503,6 +509,8 @@ def main() -> int:
             result = stage(args)
         Path(args.out).write_text(json.dumps(result, default=str))
         return 0
+    if args.first_view_only:
+        return first_view_again(args)
     args.workers = [int(x) for x in str(args.workers).split(",")]
     runs: dict[int, dict[str, Any]] = {}
     args.results.mkdir(parents=True, exist_ok=True)
@@ -521,6 +529,35 @@ def main() -> int:
         if servers is not None:
             servers.stop()
     write_report(runs, args)
+    return 0
+
+
+def first_view_again(args: argparse.Namespace) -> int:
+    """--first-view-only: the first view of each --resources size measured again and put into the earlier run."""
+    mode = "distributed" if args.distributed else "embedded"
+    earlier = args.results / f"scale-{mode}.json"
+    if not earlier.is_file():
+        raise SystemExit(f"{earlier} does not exist: run the whole benchmark first")
+    saved = json.loads(earlier.read_text())
+    runs = {int(n): run for n, run in saved["runs"].items()}
+    servers = Servers() if args.distributed else None
+    try:
+        for n in [int(x) for x in args.resources.split(",")]:
+            folder = Path(tempfile.mkdtemp(prefix=f"headroom-scale-{n}-"))
+            if servers is not None:
+                servers.fresh(args, n)
+            for name in ("backfill", "recommend"):  # what the overview shows: the fleet and its runways
+                print(f"N={n}: {name} {run_stage(name, args, folder, n)['seconds']:.1f} s", file=sys.stderr,
+                      flush=True)
+            view = api_stage(args, folder, n, 1)["first_view"]
+            runs[n].setdefault("api", {}).setdefault("1", {})["first_view"] = view
+            earlier.write_text(json.dumps({**saved, "runs": runs}, indent=1, default=str))
+    finally:
+        if servers is not None:
+            servers.stop()
+    kept = ("days", "sample", "workers", "rate", "rates", "seconds")  # the report names the whole run's command
+    run_args = {k: saved["args"][k] for k in kept if k in saved["args"]}
+    write_report(runs, argparse.Namespace(**{**vars(args), **run_args}))
     return 0
 
 

@@ -51,13 +51,11 @@ def _fleet_forecasts(
     session: Session, fleet: list[FleetResource], s: RecommendSettings
 ) -> dict[tuple[str, str], Forecast]:
     """The stored forecasts _read uses, of the whole fleet, by (series id, stat): a few queries, not 6 a machine."""
-    machines = [f.resource.resource_id for f in fleet if f.resource.kind in MACHINE_KINDS]
-    containers = [f.resource.resource_id for f in fleet if f.resource.kind == "container"]
-    wanted = {
-        "mean": [series_id_for(rid, m) for rid in machines for m in _forecast_metrics(s)],
-        "p95": [series_id_for(rid, m) for rid in machines for m in _forecast_metrics(s)]
-        + [series_id_for(rid, m) for rid in containers for m in ("cpu_utilization", "memory_utilization")],
-    }
+    machines = [series_id_for(f.resource.resource_id, m) for f in fleet if f.resource.kind in MACHINE_KINDS
+                for m in _forecast_metrics(s)]
+    containers = [series_id_for(f.resource.resource_id, m) for f in fleet if f.resource.kind == "container"
+                  for m in ("cpu_utilization", "memory_utilization")]
+    wanted = {"mean": machines, "p95": machines + containers}
     return {(sid, stat): f for stat, ids in wanted.items() for sid, f in stored_forecasts(session, ids, stat).items()}
 
 
