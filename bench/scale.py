@@ -514,15 +514,14 @@ def main() -> int:
     args.workers = [int(x) for x in str(args.workers).split(",")]
     runs: dict[int, dict[str, Any]] = {}
     args.results.mkdir(parents=True, exist_ok=True)
-    mode = "distributed" if args.distributed else "embedded"
-    earlier = args.results / f"scale-{mode}.json"
+    earlier = results_json(args)
     if args.merge and earlier.is_file():
         runs = {int(n): run for n, run in json.loads(earlier.read_text())["runs"].items()}
     servers = Servers() if args.distributed else None
     try:
         for n in [int(x) for x in args.resources.split(",")]:
             runs[n] = run_fleet(args, n, servers)
-            (args.results / f"scale-{mode}.json").write_text(json.dumps(
+            earlier.write_text(json.dumps(
                 {"args": {k: v for k, v in vars(args).items() if not k.endswith("_url")} | {
                     "results": str(args.results)}, "runs": runs}, indent=1, default=str))
     finally:
@@ -532,10 +531,14 @@ def main() -> int:
     return 0
 
 
+def results_json(args: argparse.Namespace) -> Path:
+    """The mode's scale-<mode>.json under --results: every run's figures, which the report is made from."""
+    return args.results / f"scale-{'distributed' if args.distributed else 'embedded'}.json"
+
+
 def first_view_again(args: argparse.Namespace) -> int:
     """--first-view-only: the first view of each --resources size measured again and put into the earlier run."""
-    mode = "distributed" if args.distributed else "embedded"
-    earlier = args.results / f"scale-{mode}.json"
+    earlier = results_json(args)
     if not earlier.is_file():
         raise SystemExit(f"{earlier} does not exist: run the whole benchmark first")
     saved = json.loads(earlier.read_text())

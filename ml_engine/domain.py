@@ -77,7 +77,7 @@ class Domain:
         for side, bound, bands in (("lower", self.lower, lower), ("upper", self.upper, upper)):
             if bound is None:
                 continue
-            share = float(np.mean(np.abs(values - bound) <= BOUND_TOLERANCE * max(1.0, abs(bound))))
+            share = float(np.mean(_on(values, bound)))
             for level, edge in bands.items():
                 if share > (1.0 - level / 100.0) / 2.0:
                     edge[:] = bound
@@ -99,7 +99,7 @@ class Domain:
         for bound in (self.lower, self.upper):
             if bound is None:
                 continue
-            on = np.abs(values - bound) <= BOUND_TOLERANCE * max(1.0, abs(bound))
+            on = _on(values, bound)
             for hour in range(24):
                 here = past == hour
                 if here.any() and on[here].mean() > 0.5:
@@ -140,6 +140,11 @@ def domain_for(
     if capacity is not None and math.isfinite(capacity) and capacity > 0 and values.max() <= capacity:
         upper = capacity if upper is None else min(upper, capacity)
     return Domain(lower, upper)
+
+
+def _on(values: np.ndarray, bound: float) -> np.ndarray:
+    """Which values sit on the bound: within BOUND_TOLERANCE of it, relative (absolute below 1)."""
+    return np.abs(values - bound) <= BOUND_TOLERANCE * max(1.0, abs(bound))  # type: ignore[no-any-return]
 
 
 def _bound(value: Any) -> float | None:

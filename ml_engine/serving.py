@@ -119,7 +119,7 @@ def _on_bounds(served: Served, domain: Domain, history: np.ndarray, step_seconds
     on it most of the time (Domain.median_on_bound), and the bands hold the moved forecast."""
     recent = history[-max(BOUND_STEPS, int(BOUND_DAYS * DAY_SECONDS // step_seconds)) :]
     served.on_bounds = domain.hold_bound_mass(recent, served.lower, served.upper)
-    if DAY_SECONDS % step_seconds == 0 and step_seconds <= HOUR_SECONDS and HOUR_SECONDS % step_seconds == 0:
+    if HOUR_SECONDS % step_seconds == 0:  # a whole number of steps an hour: hourly or finer
         per_hour = int(HOUR_SECONDS // step_seconds)
         hours = domain.median_on_bound(recent, served.mean, per_hour, start=len(history) - len(recent))
         if hours:

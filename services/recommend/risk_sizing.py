@@ -1,4 +1,5 @@
-"""Sizes chosen for a stated risk: peak models per resource, margins learnt on the fleet's lookbacks split in time."""
+"""Sizes chosen for a stated risk: peak models per resource, margins learnt on the fleet's lookbacks split in time
+(one module: the candidate models, their calibration on the fleet and the sizing all share one margin grid)."""
 
 from __future__ import annotations
 
