@@ -10,7 +10,8 @@ hourly means (ml_engine.resolution).
 
 The heavy work runs at the first predict(), once the horizon is known. Forecast.params carries `members`
 (weight per member), `backtest` (MAE and MASE per member), `dropped` (member -> why it could not take part),
-`guard` (what was served and what the guard rejected, with the reasons), `domain` and a JSON-safe `state`;
+`guard` (what was served, what the guard rejected and which runaway members it
+left out of the combination, with the reasons), `domain` and a JSON-safe `state`;
 warm_start(state) before the next fit() reuses the weights, the serving order, the calibrated intervals and
 each member's chosen model (ARIMA orders, ETS form), so a daily refit fits only the members that carry weight
 and seasonal naive, without model search and without backtest, until the state is `refresh_days` old.
@@ -28,7 +29,7 @@ import pandas as pd
 from ml_engine.base import Forecast, Forecaster, ForecastError
 from ml_engine.conformal import ConformalBands, calibrate
 from ml_engine.domain import Domain, domain_for
-from ml_engine.guard import envelope
+from ml_engine.guard import Envelope, envelope, out_of_range
 from ml_engine.intervals import check_history, future_index, make_forecast, step_of
 from ml_engine.naive import SeasonalNaive
 from ml_engine.prophet_model import Prophet
@@ -140,10 +141,14 @@ class Ensemble(Forecaster):
         for name, reason in failed.items():  # a member that fitted in the backtest but fails now: drop it
             plan["dropped"][name] = reason
             weights[name] = 0.0
-        total = sum(weights.get(n, 0.0) for n in forecasts)
+        history = self._y.to_numpy()
+        env = envelope(history, self.season_length, self._resolution.per_hour)
+        left_out = _runaways(forecasts, weights, env)
+        mix = {n: 0.0 if n in left_out else weights.get(n, 0.0) for n in forecasts}
+        total = sum(mix.values())
         means = dict(forecasts)
         if total > 0.0:
-            means[ENSEMBLE] = np.sum([weights.get(n, 0.0) / total * forecasts[n] for n in forecasts], axis=0)
+            means[ENSEMBLE] = np.sum([mix[n] / total * forecasts[n] for n in forecasts], axis=0)
         if not means:
             raise ForecastError(f"ensemble: no member could forecast ({'; '.join(plan['dropped'].values())})")
         if plan["profile"] and self._resolution.hourly:
@@ -151,24 +156,26 @@ class Ensemble(Forecaster):
             means = {label: mean + profile for label, mean in means.items()}
         means = {label: mean + plan["bands"][label].offset(horizon) if label in plan["bands"] else mean
                  for label, mean in means.items()}  # each candidate moved by its backtest's median residual, if kept
-        history = self._y.to_numpy()
-        env = envelope(history, self.season_length, self._resolution.per_hour)
         served = serve(
             plan["order"], means, plan["bands"], wanted, env, self._domain, history, self._resolution.per_hour,
             self._step.total_seconds(),
         )
-        weights = {n: round(w / total, 4) if n in forecasts and total > 0 else 0.0 for n, w in weights.items()}
+        kept = sum(weights.get(n, 0.0) for n in forecasts)  # the state keeps a left-out member for tomorrow's fit
+        weights = {n: round(w / kept, 4) if n in forecasts and kept > 0 else 0.0 for n, w in weights.items()}
         self._state = self._make_state(weights, {**specs, **final_specs}, plan)
+        guard = served.report(plan["why"])
+        if left_out:
+            guard["left_out"] = left_out
         lead = plan["bands"][plan["order"][0]]
         params = {
             "season_length": self.season_length,
             "resolution": self._resolution.name,
-            "members": weights,
+            "members": {n: round(mix[n] / total, 4) if n in mix and total > 0 else 0.0 for n in weights},
             "backtest": plan["backtest"],
             "dropped": plan["dropped"],
             "warm": plan["warm"],
             "level_shift": _round(served.shift) if served.shift is not None else None,
-            "guard": served.report(plan["why"]),
+            "guard": guard,
             "domain": self._domain.to_state(),
             "intervals": {"method": "conformal", "horizon": lead.horizon, "edges": lead.edges, "center": lead.center},
             "state": self._state,
@@ -361,6 +368,15 @@ class Ensemble(Forecaster):
             "dropped": plan["dropped"],
             "backtested_at": plan["backtested_at"],
         }
+
+
+def _runaways(forecasts: Mapping[str, np.ndarray], weights: Mapping[str, float], env: Envelope) -> dict[str, list[str]]:
+    """Members with weight whose own forecast breaks the guard's range or level rule (a recursive network that
+    feeds a burst back into itself, a trend run away), with the reasons: left out of today's combination, unless
+    none with weight would remain (then the guard judges the combination as it is)."""
+    weighted = [n for n in forecasts if weights.get(n, 0.0) > 0.0]
+    broken = {n: reasons for n in weighted if (reasons := out_of_range(env, forecasts[n]))}
+    return broken if len(broken) < len(weighted) else {}
 
 
 def backtest_windows(room: int, horizon: int, origins: int) -> tuple[int, int]:

@@ -91,6 +91,25 @@ def envelope(history: np.ndarray, season_length: int, block: int) -> Envelope:
 
 def check(env: Envelope, mean: np.ndarray, lower95: np.ndarray | None, upper95: np.ndarray | None) -> list[str]:
     """The rules a forecast breaks (empty when it is fine), each as a short reason with the numbers."""
+    reasons = out_of_range(env, mean)
+    span = max(env.span, 1e-9)
+    if lower95 is not None and upper95 is not None:
+        width = float(np.median(upper95 - lower95))
+        if width > WIDTH_FACTOR * span:
+            reasons.append(f"width: median 95% band {width:.4g} wide, history's robust range {span:.4g}")
+    first = float(np.mean(mean[: env.block]))
+    references = [env.recent_level] if env.shifted_to is None else [env.recent_level, env.shifted_to]
+    if min(abs(first - level) for level in references) > env.jump_allowed:
+        reasons.append(
+            f"jump: first hour {first:.4g} after a last hour of {env.last_level:.4g} (median of the last "
+            f"{RECENT_HOURS} hours {env.recent_level:.4g}), history supports a move of {env.jump_allowed:.4g}"
+        )
+    return reasons
+
+
+def out_of_range(env: Envelope, mean: np.ndarray) -> list[str]:
+    """The range and level rules a forecast's mean breaks: where it goes, not how it starts (the jump rule) nor
+    its bands (the width rule). The ensemble leaves a member that breaks them out of its combination."""
     reasons: list[str] = []
     span = max(env.span, 1e-9)
     lo_ok, hi_ok = env.low - RANGE_MARGIN * span, env.high + RANGE_MARGIN * span
@@ -109,17 +128,6 @@ def check(env: Envelope, mean: np.ndarray, lower95: np.ndarray | None, upper95: 
                 f"{env.level_low:.4g}..{env.level_high:.4g}"
             )
             break
-    if lower95 is not None and upper95 is not None:
-        width = float(np.median(upper95 - lower95))
-        if width > WIDTH_FACTOR * span:
-            reasons.append(f"width: median 95% band {width:.4g} wide, history's robust range {span:.4g}")
-    first = float(np.mean(mean[: env.block]))
-    references = [env.recent_level] if env.shifted_to is None else [env.recent_level, env.shifted_to]
-    if min(abs(first - level) for level in references) > env.jump_allowed:
-        reasons.append(
-            f"jump: first hour {first:.4g} after a last hour of {env.last_level:.4g} (median of the last "
-            f"{RECENT_HOURS} hours {env.recent_level:.4g}), history supports a move of {env.jump_allowed:.4g}"
-        )
     return reasons
 
 

@@ -204,6 +204,8 @@ def _acted(forecast: Forecast) -> list[str]:
     params = forecast.params
     acted: list[str] = []
     guard = params.get("guard") or {}
+    for label, reasons in (guard.get("left_out") or {}).items():
+        acted.append(f"left {label} out of the combination ({'; '.join(r.split(':')[0] for r in reasons)})")
     for label, reasons in (guard.get("rejected") or {}).items():
         acted.append(f"guard rejected {label} ({'; '.join(r.split(':')[0] for r in reasons)})")
     if guard.get("served") and guard.get("served") != "ensemble":

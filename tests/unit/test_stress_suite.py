@@ -99,8 +99,9 @@ def test_a_member_that_blows_up_at_the_final_fit_is_replaced(monkeypatch: pytest
     Treacherous.full_length = len(hourly_history)
     forecast = Ensemble(24, members=["treacherous"]).fit(hourly_history).predict(24, (80, 95))
     guard = forecast.params["guard"]
-    assert guard["served"] != "treacherous" and "treacherous" in guard["rejected"]
-    assert any(reason.startswith(("range", "level")) for reason in guard["rejected"]["treacherous"])
+    assert guard["served"] != "treacherous"  # left out of the combination, and never served alone
+    assert any(reason.startswith(("range", "level")) for reason in guard["left_out"]["treacherous"])
+    assert forecast.params["members"]["treacherous"] == 0.0 and forecast.params["state"]["weights"]["treacherous"] > 0
     assert forecast.mean.max() < 100.0 and judge(case, forecast).passed
     assert isinstance(forecast.mean, pd.Series)
 
