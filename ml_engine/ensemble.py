@@ -31,7 +31,7 @@ from ml_engine.conformal import ConformalBands, calibrate
 from ml_engine.domain import Domain, domain_for
 from ml_engine.guard import Envelope, envelope, out_of_range
 from ml_engine.intervals import check_history, future_index, make_forecast, step_of
-from ml_engine.naive import SeasonalNaive
+from ml_engine.naive import SeasonalNaive, WeeklyNaive
 from ml_engine.prophet_model import Prophet
 from ml_engine.resolution import (
     hourly_means,
@@ -49,8 +49,10 @@ if TYPE_CHECKING:
     from ml_engine.nn import GlobalNN
 
 STATE_VERSION = 2
+WEEKLY_NAIVE = "weekly_naive"
 MEMBERS: dict[str, Callable[[int], Forecaster]] = {
     "seasonal_naive": lambda m: SeasonalNaive(season_length=m),
+    WEEKLY_NAIVE: lambda m: WeeklyNaive(season_length=m),
     "auto_ets": lambda m: AutoETS(season_length=m),
     "auto_arima": lambda m: QuickAutoARIMA(season_length=m),
     "mstl": lambda m: MSTL(season_length=m),
@@ -187,11 +189,11 @@ class Ensemble(Forecaster):
         prepared = self._prepared.get(horizon)
         if prepared and all(lvl in b.quantiles for b in prepared["bands"].values() for lvl in levels):
             return self._prepared[horizon]
-        plan = self._from_warm(levels) or self._backtest(horizon, levels)
+        plan = self._from_warm(horizon, levels) or self._backtest(horizon, levels)
         self._prepared[horizon] = plan
         return plan
 
-    def _from_warm(self, levels: list[int]) -> dict[str, Any] | None:
+    def _from_warm(self, horizon: int, levels: list[int]) -> dict[str, Any] | None:
         state = self._warm
         if not state or state.get("resolution") != self._resolution.name:
             return None
@@ -203,7 +205,7 @@ class Ensemble(Forecaster):
         bands = {label: ConformalBands.from_state(b) for label, b in state["intervals"].items()}
         if not bands or not all(lvl in b.quantiles for b in bands.values() for lvl in levels):
             return None
-        weights = {n: float(w) for n, w in state["weights"].items() if n in self._candidates()}
+        weights = {n: float(w) for n, w in state["weights"].items() if n in self._candidates(horizon)}
         if sum(weights.values()) <= 0.0:
             return None
         order = [label for label in state["order"] if label in bands]
@@ -222,8 +224,12 @@ class Ensemble(Forecaster):
             "warm": True,
         }
 
-    def _candidates(self) -> list[str]:
+    def _candidates(self, horizon: int) -> list[str]:
         names = list(dict.fromkeys([*self.member_names, LAST_RESORT]))  # seasonal naive: the guard's last resort
+        # a week's pattern matters to forecasts a week long, of hourly (or hourly-modelled) series; elsewhere the
+        # member would only be seasonal naive twice
+        if horizon < WeeklyNaive.DAYS * self.season_length or self._resolution.model_season != WeeklyNaive.HOURLY:
+            names = [n for n in names if n != WEEKLY_NAIVE]
         if self.global_nn is not None and self.global_nn.season_length == self._resolution.model_season:
             names.append(GLOBAL_NN)
         return names
@@ -235,7 +241,7 @@ class Ensemble(Forecaster):
         min_train = 2 * m + 2 * self._resolution.per_hour
         span, stride = backtest_windows(n - min_train, horizon, self.origins)
         dropped: dict[str, str] = {}
-        candidates = self._candidates()
+        candidates = self._candidates(horizon)
         if span < 1:
             raise ForecastError(
                 f"ensemble: {n} points leave no room to backtest {self.origins} origins after {min_train} points"

@@ -64,3 +64,21 @@ class Naive(SeasonalNaive):
     @property
     def min_length(self) -> int:
         return 1  # one point forecasts itself; with no residual the band has zero width
+
+
+class WeeklyNaive(SeasonalNaive):
+    """Repeats the last week of an hourly series (season 24) once the history holds two weeks, else the last day:
+    the one member that carries a weekly pattern a week ahead without a model of it."""
+
+    name = "weekly_naive"
+    DAYS = 7
+    HOURLY = 24  # the season of an hourly series
+
+    def fit(self, y: pd.Series) -> SeasonalNaive:
+        week = self.DAYS * self.season_length
+        self._lag = week if self.season_length == self.HOURLY and len(y) >= 2 * week else self.season_length
+        return super().fit(y)
+
+    @property
+    def lag(self) -> int:
+        return getattr(self, "_lag", self.season_length)

@@ -23,7 +23,9 @@ from services.sealing import DEV_SECRET
 __all__ = ["DEV_SECRET", "DemoSourceSettings", "FilesSourceSettings", "ProvidersSettings", "Settings", "SettingsError"]
 ENV_PREFIX = "HEADROOM_"
 # ml_engine's forecasters (services.forecasting.forecasters registers exactly these) and the plug-ins' group
-BUILTIN_FORECASTERS = ("ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive")
+BUILTIN_FORECASTERS = (
+    "ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "weekly_naive", "seasonal_naive"
+)
 FORECASTER_GROUP = "headroom.forecasters"
 MAX_HORIZON_HOURS = 24 * 31  # of an ad-hoc forecast; the API schema documents it
 METRIC_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2", "influxdb", "influxdbs")
@@ -36,7 +38,7 @@ class SettingsError(RuntimeError):
 class ForecastingSettings(BaseModel):
     model: str = Field(
         "ensemble", description="Forecaster used by training: the backtest-weighted ensemble, one of its members "
-        "(auto_ets, auto_arima, mstl, theta, prophet, seasonal_naive), or a plug-in's name."
+        "(auto_ets, auto_arima, mstl, theta, prophet, weekly_naive, seasonal_naive), or a plug-in's name."
     )
     horizon_hours: int = Field(168, ge=1, le=24 * 14, description="Hourly forecast horizon.")
     history_days: int = Field(28, ge=2, le=365, description="Days of history a model is fitted on.")

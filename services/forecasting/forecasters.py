@@ -31,6 +31,7 @@ LABELS = {  # what the dashboard shows for ml_engine's models; a plug-in is show
     "mstl": "MSTL",
     "theta": "Theta",
     "prophet": "Prophet",
+    "weekly_naive": "Weekly naive (fast)",
 }
 FORECASTERS: Registry[ForecasterFactory] = Registry(FORECASTER_GROUP, "forecaster", _check)
 for _name in BUILTIN_FORECASTERS:  # services.settings validates names against this list without importing ml_engine

@@ -114,7 +114,7 @@ def test_forecaster_choices_come_from_the_registry(client: Client) -> None:
     r = c.get("/api/forecasters", headers=headers["viewer"])
     assert r.status_code == 200, r.text
     names = [f["name"] for f in r.json()]
-    assert names == ["ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "seasonal_naive"]
+    assert names == ["ensemble", "auto_ets", "auto_arima", "mstl", "theta", "prophet", "weekly_naive", "seasonal_naive"]
     assert r.json()[-1] == {"name": "seasonal_naive", "label": "Seasonal naive (fast)", "plugin": False}
     unknown = c.post("/api/forecasts/adhoc", files={"file": ("load.csv", _csv(), "text/csv")},
                      data={"model": "oracle"}, headers=headers["viewer"])

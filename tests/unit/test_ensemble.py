@@ -238,3 +238,27 @@ def test_a_member_that_runs_away_is_left_out_of_the_combination() -> None:
     # a member without weight is not judged, and when every weighted member breaks a rule none is left out
     assert _runaways(forecasts, {"global_nn": 1.0}, env) == {}
     assert _runaways(forecasts, {"seasonal_naive": 1.0, "global_nn": 0.0}, env) == {}
+
+
+def test_weekly_naive_repeats_the_last_week_once_two_are_there() -> None:
+    from ml_engine.naive import WeeklyNaive
+
+    index = pd.date_range("2024-01-01", periods=15 * 24, freq="h", tz="UTC")
+    y = pd.Series(np.arange(index.size, dtype=float) % 168, index=index)  # a pattern that repeats weekly
+    forecast = WeeklyNaive(season_length=24).fit(y).predict(168, (80,))
+    assert forecast.mean.tolist() == y.iloc[-168:].tolist()
+    short = WeeklyNaive(season_length=24).fit(y.iloc[-10 * 24 :]).predict(48, (80,))  # under two weeks: the last day
+    assert short.mean.tolist() == y.iloc[-24:].tolist() * 2
+
+
+def test_weekly_naive_is_a_candidate_for_forecasts_a_week_long_only(hourly: pd.Series) -> None:
+    day = Ensemble(24).fit(hourly).predict(24, (80, 95))
+    week = Ensemble(24).fit(hourly).predict(168, (80, 95))
+    assert "weekly_naive" not in day.params["backtest"]["mae"] and "weekly_naive" not in day.params["members"]
+    assert "weekly_naive" in week.params["backtest"]["mae"]
+
+
+def test_weekly_naive_is_not_a_candidate_for_daily_series() -> None:
+    daily = read(DAILY_FILE)
+    forecast = Ensemble(7).fit(daily.iloc[-120:]).predict(60, (80, 95))  # 60 days ahead of a daily series
+    assert "weekly_naive" not in forecast.params["backtest"]["mae"]
