@@ -194,8 +194,10 @@ def retrained(deployment: Deployment) -> RetrainOutcome:
     unacknowledged, less those worker-a reports as its own, are worker-b's."""
     cluster, celery = deployment.cluster, deployment.celery
     broker = cluster.settings["HEADROOM_BROKER_URL"]
-    # as of yesterday, so a day of actuals has arrived since and the forecasts' live accuracy can be scored
-    as_of = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    # as of the day before yesterday, so at least a day of actuals has arrived since and the forecasts' live accuracy
+    # can be scored whatever the time of day (as of yesterday, a run in the first hour after midnight UTC has no
+    # forecast hour over yet, and nothing to score)
+    as_of = (datetime.now(UTC).date() - timedelta(days=2)).isoformat()
     celery.send_task(tasks.TASK_CHECK_FOR_RETRAIN, args=[as_of])
     victim, survivor = cluster.worker_nodes["worker-b"], cluster.worker_nodes["worker-a"]
     deadline = time.monotonic() + 120
