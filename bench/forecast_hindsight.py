@@ -47,10 +47,10 @@ def hindsight(scores: pd.DataFrame, product: str, margin: float) -> list[tuple[s
     baselines = scores[scores["model"] != product]
     if baselines.empty:
         raise SystemExit(f"no baseline in the file besides {product}: run headroom eval with the baselines too")
-    best = str(baselines.groupby(["model", "series"])["mase"].mean().groupby(level="model").mean().idxmin())
-    lines = [(f"{model}", float(value)) for model, value in by_model.items()]
+    best = str(by_model.drop(product, errors="ignore").idxmin())
+    lines = [(str(model), float(value)) for model, value in by_model.items()]
     lines.append((f"target: {margin:g} x the best single baseline ({best})", margin * float(by_model[best])))
-    series_best = baselines.groupby(["series", "model"])["mase"].mean().groupby(level="series").min()
+    series_best = per_series.drop(product, level="model", errors="ignore").groupby(level="series").min()
     lines.append(("hindsight: the best baseline of each series", float(series_best.mean())))
     origin_best = baselines.groupby(["series", "origin"])["mase"].min().groupby(level="series").mean()
     lines.append(("hindsight: the best baseline of each (series, origin)", float(origin_best.mean())))

@@ -20,7 +20,7 @@ and seasonal naive, without model search and without backtest, until the state i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 from ml_engine.base import Forecast, Forecaster, ForecastError
 from ml_engine.conformal import ConformalBands, calibrate
 from ml_engine.domain import Domain, domain_for
-from ml_engine.guard import Envelope, envelope, out_of_range
+from ml_engine.guard import envelope, runaways
 from ml_engine.intervals import check_history, future_index, make_forecast, step_of
 from ml_engine.naive import SeasonalNaive, WeeklyNaive
 from ml_engine.prophet_model import Prophet
@@ -145,8 +145,9 @@ class Ensemble(Forecaster):
             weights[name] = 0.0
         history = self._y.to_numpy()
         env = envelope(history, self.season_length, self._resolution.per_hour)
-        left_out = _runaways(forecasts, weights, env)
-        mix = {n: 0.0 if n in left_out else weights.get(n, 0.0) for n in forecasts}
+        left_out = runaways(forecasts, weights, env)
+        kept = {n: weights.get(n, 0.0) for n in forecasts}  # the state keeps a left-out member for tomorrow's fit
+        mix = {n: 0.0 if n in left_out else w for n, w in kept.items()}
         total = sum(mix.values())
         means = dict(forecasts)
         if total > 0.0:
@@ -162,8 +163,7 @@ class Ensemble(Forecaster):
             plan["order"], means, plan["bands"], wanted, env, self._domain, history, self._resolution.per_hour,
             self._step.total_seconds(),
         )
-        kept = sum(weights.get(n, 0.0) for n in forecasts)  # the state keeps a left-out member for tomorrow's fit
-        weights = {n: round(w / kept, 4) if n in forecasts and kept > 0 else 0.0 for n, w in weights.items()}
+        weights = _shares(kept, weights)
         self._state = self._make_state(weights, {**specs, **final_specs}, plan)
         guard = served.report(plan["why"])
         if left_out:
@@ -172,7 +172,7 @@ class Ensemble(Forecaster):
         params = {
             "season_length": self.season_length,
             "resolution": self._resolution.name,
-            "members": {n: round(mix[n] / total, 4) if n in mix and total > 0 else 0.0 for n in weights},
+            "members": _shares(mix, weights),
             "backtest": plan["backtest"],
             "dropped": plan["dropped"],
             "warm": plan["warm"],
@@ -376,13 +376,10 @@ class Ensemble(Forecaster):
         }
 
 
-def _runaways(forecasts: Mapping[str, np.ndarray], weights: Mapping[str, float], env: Envelope) -> dict[str, list[str]]:
-    """Members with weight whose own forecast breaks the guard's range or level rule (a recursive network that
-    feeds a burst back into itself, a trend run away), with the reasons: left out of today's combination, unless
-    none with weight would remain (then the guard judges the combination as it is)."""
-    weighted = [n for n in forecasts if weights.get(n, 0.0) > 0.0]
-    broken = {n: reasons for n in weighted if (reasons := out_of_range(env, forecasts[n]))}
-    return broken if len(broken) < len(weighted) else {}
+def _shares(raw: Mapping[str, float], names: Iterable[str]) -> dict[str, float]:
+    """Each name's share of raw's total, rounded; 0 for a name raw lacks or when the total is 0."""
+    total = sum(raw.values())
+    return {n: round(raw[n] / total, 4) if n in raw and total > 0 else 0.0 for n in names}
 
 
 def backtest_windows(room: int, horizon: int, origins: int) -> tuple[int, int]:

@@ -10,7 +10,8 @@ A forecast is checked against an envelope measured on the recent history:
   forecast away, not followed) or from a persisted shift's new level than the history ever moved between
   consecutive hours at that time of day, plus JUMP_MOVES typical hour-to-hour moves.
 A forecast that breaks one of them is replaced by the next candidate (the best-behaved member, then seasonal
-naive); the reasons go to Forecast.params["guard"].
+naive); the reasons go to Forecast.params["guard"]. Before the members are combined, each one with weight is held
+to the range and level rules on its own (runaways()) and left out of the combination when it breaks them.
 
 level_shift() is the one correction the guard makes instead of a replacement: a shift that has persisted for a
 third of an hour or 3 steps, whichever is longer (every point of it beyond the earlier range, so a spike of a few
@@ -19,6 +20,7 @@ minutes never qualifies).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,7 +111,7 @@ def check(env: Envelope, mean: np.ndarray, lower95: np.ndarray | None, upper95: 
 
 def out_of_range(env: Envelope, mean: np.ndarray) -> list[str]:
     """The range and level rules a forecast's mean breaks: where it goes, not how it starts (the jump rule) nor
-    its bands (the width rule). The ensemble leaves a member that breaks them out of its combination."""
+    its bands (the width rule); a member that breaks them is left out of the combination (runaways)."""
     reasons: list[str] = []
     span = max(env.span, 1e-9)
     lo_ok, hi_ok = env.low - RANGE_MARGIN * span, env.high + RANGE_MARGIN * span
@@ -129,6 +131,15 @@ def out_of_range(env: Envelope, mean: np.ndarray) -> list[str]:
             )
             break
     return reasons
+
+
+def runaways(forecasts: Mapping[str, np.ndarray], weights: Mapping[str, float], env: Envelope) -> dict[str, list[str]]:
+    """Members with weight whose own forecast breaks the range or level rule (a recursive network that feeds a
+    burst back into itself, a trend run away), with the reasons: the ensemble leaves them out of today's
+    combination, unless none with weight would remain (then the combination is judged as it is)."""
+    weighted = [n for n in forecasts if weights.get(n, 0.0) > 0.0]
+    broken = {n: reasons for n in weighted if (reasons := out_of_range(env, forecasts[n]))}
+    return broken if len(broken) < len(weighted) else {}
 
 
 def persisted_level(history: np.ndarray, per_hour: int) -> float | None:

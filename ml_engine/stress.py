@@ -200,14 +200,19 @@ def judge(case: Case, forecast: Forecast) -> Verdict:
     return verdict
 
 
+def _rules(reasons: list[str]) -> str:
+    """The rules named by a guard's reasons, e.g. "level; jump"."""
+    return "; ".join(reason.split(":")[0] for reason in reasons)
+
+
 def _acted(forecast: Forecast) -> list[str]:
     params = forecast.params
     acted: list[str] = []
     guard = params.get("guard") or {}
     for label, reasons in (guard.get("left_out") or {}).items():
-        acted.append(f"left {label} out of the combination ({'; '.join(r.split(':')[0] for r in reasons)})")
+        acted.append(f"left {label} out of the combination ({_rules(reasons)})")
     for label, reasons in (guard.get("rejected") or {}).items():
-        acted.append(f"guard rejected {label} ({'; '.join(r.split(':')[0] for r in reasons)})")
+        acted.append(f"guard rejected {label} ({_rules(reasons)})")
     if guard.get("served") and guard.get("served") != "ensemble":
         acted.append(f"served {guard['served']}")
     if params.get("level_shift") is not None:

@@ -222,8 +222,7 @@ def test_global_nn_windows_stay_bounded_on_a_large_fleet() -> None:
 
 
 def test_a_member_that_runs_away_is_left_out_of_the_combination() -> None:
-    from ml_engine.ensemble import _runaways
-    from ml_engine.guard import envelope
+    from ml_engine.guard import envelope, runaways
 
     rng = np.random.default_rng(3)
     history = 20.0 + 5.0 * np.sin(np.arange(28 * 24) * 2 * np.pi / 24) + rng.normal(0, 1, 28 * 24)
@@ -232,12 +231,12 @@ def test_a_member_that_runs_away_is_left_out_of_the_combination() -> None:
     runaway = steady * np.repeat(np.linspace(1.0, 8.0, 7), 24)  # a recursive forecast feeding on itself
     forecasts = {"seasonal_naive": steady, "theta": steady + 1.0, "global_nn": runaway}
     weights = {"seasonal_naive": 0.3, "theta": 0.3, "global_nn": 0.4}
-    left_out = _runaways(forecasts, weights, env)
+    left_out = runaways(forecasts, weights, env)
     assert list(left_out) == ["global_nn"]
     assert [reason.split(":")[0] for reason in left_out["global_nn"]] == ["range", "level"]
     # a member without weight is not judged, and when every weighted member breaks a rule none is left out
-    assert _runaways(forecasts, {"global_nn": 1.0}, env) == {}
-    assert _runaways(forecasts, {"seasonal_naive": 1.0, "global_nn": 0.0}, env) == {}
+    assert runaways(forecasts, {"global_nn": 1.0}, env) == {}
+    assert runaways(forecasts, {"seasonal_naive": 1.0, "global_nn": 0.0}, env) == {}
 
 
 def test_weekly_naive_repeats_the_last_week_once_two_are_there() -> None:
