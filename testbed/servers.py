@@ -1,5 +1,6 @@
-"""Real servers for tests: PostgreSQL, Redis and InfluxDB (reuse a local one that answers, else install and start
-one), and `headroom serve` itself."""
+"""Real servers for tests (one module: every server shares the same install-or-reuse, start-on-loopback, wait and
+stop helpers above them): PostgreSQL, Redis and InfluxDB (reuse a local one that answers, else install and start
+one), Celery workers, and `headroom serve` itself."""
 
 from __future__ import annotations
 
